@@ -1,1 +1,16 @@
-//! tazhost: rebuild infrastructure from an S3 bucket, a passphrase and WebAssembly plugins.
+//! tazhost: rebuild infrastructure from an S3 bucket, a passphrase and WebAssembly provider
+//! plugins.
+//!
+//! - [`runtime`]: the wasmtime engine, component cache and sandboxed plugin calls.
+//! - [`caps`]: the capabilities the host lends to plugins (http, secrets, crypto, log, time).
+//! - [`config`]: `cluster.toml`.
+//! - [`secrets`]: secret values, their sources and redaction.
+//! - [`run`]: the bootstrap itself: plan, apply, destroy.
+//! - [`report`]: what the CLI prints.
+
+pub mod caps;
+pub mod config;
+pub mod report;
+pub mod run;
+pub mod runtime;
+pub mod secrets;

@@ -1,1 +1,254 @@
-fn main() {}
+//! The `tazhost` command line: parse arguments, call the library, print. Nothing else lives here.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tazhost::caps::LogSink;
+use tazhost::config::ClusterConfig;
+use tazhost::report;
+use tazhost::run::Session;
+use tazhost::runtime::{ComponentCache, Runtime};
+
+/// Rebuild infrastructure from an S3 bucket, a passphrase and WebAssembly provider plugins.
+///
+/// Every cloud provider is a sandboxed WebAssembly component plugin (see wit/ for the contract).
+/// Plugins reach only the hosts they declare AND the operator grants in cluster.toml, and never
+/// see a credential: the host attaches it to their requests.
+#[derive(Parser)]
+#[command(name = "tazhost", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace). TAZHOST_LOG overrides (e.g. `plugin=debug`).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Directory for compiled plugins [default: $XDG_CACHE_HOME/tazhost/components].
+    #[arg(long, global = true, env = "TAZHOST_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile plugins in memory every time instead of using the cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate, plan and apply: create every node cluster.toml wants that does not exist yet.
+    ///
+    /// Safe to run again: nodes carry tazhost's cluster and pool labels, so a rerun finds what
+    /// exists and creates only what is missing. Prints the cluster's nodes at the end.
+    Run(ClusterArgs),
+    /// Show what `run` would create. Changes nothing.
+    Plan(ClusterArgs),
+    /// Delete every node that carries this cluster's label, with every provider of cluster.toml.
+    Destroy {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Work with plugin files.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show a plugin's name, version, contract, declared hosts and secrets, sha256 and imports.
+    ///
+    /// The plugin runs `describe()` in a sandbox with nothing granted.
+    Inspect {
+        /// The plugin's .wasm file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct ClusterArgs {
+    /// The cluster description.
+    #[arg(short = 'c', long = "config", default_value = "cluster.toml", value_name = "FILE")]
+    config: PathBuf,
+    /// Use this plugin file for the provider it names (its describe().name); repeatable.
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    plugins: Vec<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    tazhost::secrets::harden_process();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAZHOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let cache = if cli.no_cache {
+        ComponentCache::disabled()
+    } else {
+        cli.cache_dir
+            .map(ComponentCache::at)
+            .unwrap_or_else(ComponentCache::from_env)
+    };
+    let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match cli.command {
+        Command::Run(args) => run(&runtime, args).await,
+        Command::Plan(args) => plan(&runtime, args).await,
+        Command::Destroy { cluster, yes } => destroy(&runtime, cluster, yes).await,
+        Command::Plugin(PluginCommand::Inspect { file, json }) => inspect(&runtime, file, json).await,
+    }
+}
+
+async fn open(runtime: &Runtime, args: &ClusterArgs) -> Result<Session> {
+    let config = ClusterConfig::load(&args.config)?;
+    Ok(Session::open(config, runtime, &args.plugins, LogSink::Tracing).await?)
+}
+
+async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
+    let session = open(runtime, &args).await?;
+    session.validate().await?;
+    let plan = session.plan().await?;
+    if args.json {
+        println!("{}", report::plan_json(&plan));
+    } else {
+        print!("{}", report::plan_text(&plan));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
+    let session = open(runtime, &args).await?;
+    tracing::info!("validating {} provider(s)", session.providers.len());
+    session.validate().await?;
+    let plan = session.plan().await?;
+    if !args.json {
+        eprint!("{}", report::plan_text(&plan));
+    }
+    let outcomes = session.apply(&plan).await?;
+    let failures = report::failures(&outcomes);
+    let mut rows: Vec<(&str, &str, &tazhost::runtime::bindings::Node)> = Vec::new();
+    for p in &plan.pools {
+        rows.extend(p.existing.iter().map(|n| (p.pool.as_str(), p.provider.as_str(), n)));
+    }
+    for o in &outcomes {
+        if let Ok(n) = &o.result {
+            rows.push((o.pool.as_str(), o.provider.as_str(), n));
+        }
+    }
+    if args.json {
+        let nodes: Vec<_> = rows
+            .iter()
+            .map(|(pool, provider, n)| report::node_json(pool, provider, n))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"nodes": nodes, "created": outcomes.len() - failures.len(), "failed": failures})
+        );
+    } else {
+        print!("{}", report::nodes_table(rows));
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &failures {
+            eprintln!("error: {f}");
+        }
+        eprintln!(
+            "{} of {} node(s) failed; the others are kept. Run again to retry the missing ones.",
+            failures.len(),
+            outcomes.len()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+async fn destroy(runtime: &Runtime, args: ClusterArgs, yes: bool) -> Result<ExitCode> {
+    let session = open(runtime, &args).await?;
+    session.validate().await?;
+    let nodes = session.find_cluster_nodes().await?;
+    if nodes.is_empty() {
+        println!("No node carries the label of cluster `{}`.", session.config.cluster.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("These nodes will be deleted:");
+    for (provider, n) in &nodes {
+        eprintln!("  - {} ({provider} {})", n.name, n.provider_id);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("refusing to delete without confirmation: pass --yes (stdin is not a terminal)");
+        }
+        eprint!("Delete {} node(s)? Type `yes` to confirm: ", nodes.len());
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("reading the confirmation")?;
+        if answer.trim() != "yes" {
+            bail!("not confirmed; nothing was deleted");
+        }
+    }
+    let outcomes = session.destroy(nodes).await;
+    let failures = report::failures(&outcomes);
+    for o in &outcomes {
+        if o.result.is_ok() {
+            println!("deleted {} ({})", o.name, o.provider);
+        }
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &failures {
+            eprintln!("error: {f}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+async fn inspect(runtime: &Runtime, file: PathBuf, json: bool) -> Result<ExitCode> {
+    let limits = tazhost::config::Limits::default();
+    let plugin = runtime.load(&file, None, &limits, LogSink::Tracing).await?;
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report::plugin_json(&plugin, size))?);
+    } else {
+        print!("{}", report::plugin_text(&plugin, size));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,422 @@
+//! Sending one plugin request under its plugin's [`HttpPolicy`].
+
+use super::origin::{OriginHost, is_internal, origin_of};
+use super::policy::{HttpPolicy, PolicyError};
+use crate::secrets::SecretSet;
+use base64::Engine as _;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Size and time limits of the http capability. Defaults are generous for cloud APIs and small
+/// enough that a hostile plugin or server cannot make the host allocate without bound.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest request body a plugin may send (1 MiB: a Talos config is ~30 KiB).
+    pub max_request_body: usize,
+    /// Largest response body the host reads (8 MiB: a full Hetzner server list is ~1 MiB).
+    pub max_response_body: usize,
+    /// Most headers a plugin may set (64) and their total size in bytes (16 KiB).
+    pub max_headers: usize,
+    /// Total size of all header names and values.
+    pub max_header_bytes: usize,
+    /// Longest URL (8 KiB, what most servers accept).
+    pub max_url_len: usize,
+    /// One request, connect to last byte (60 s).
+    pub request_timeout: Duration,
+    /// Same-origin redirects followed (5).
+    pub max_redirects: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_request_body: 1 << 20,
+            max_response_body: 8 << 20,
+            max_headers: 64,
+            max_header_bytes: 16 << 10,
+            max_url_len: 8 << 10,
+            request_timeout: Duration::from_secs(60),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// A credential the plugin asks the host to attach, by secret name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialRef {
+    /// `authorization: Bearer <secret>`.
+    Bearer(String),
+    /// `authorization: <prefix><secret>`.
+    Prefixed {
+        /// Text before the secret.
+        prefix: String,
+        /// Secret name.
+        secret: String,
+    },
+    /// HTTP Basic.
+    Basic {
+        /// Secret holding the user name.
+        username: String,
+        /// Secret holding the password.
+        password: String,
+    },
+}
+
+/// A request as the plugin gave it.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Option<Vec<u8>>,
+    /// Credential to attach.
+    pub credential: Option<CredentialRef>,
+}
+
+/// A response as the plugin receives it.
+#[derive(Debug, Clone)]
+pub struct InboundResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower case.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Why a request was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Policy refused it (maps to the WIT `denied`).
+    #[error("{0}")]
+    Denied(String),
+    /// The network failed (maps to the WIT `transient`).
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<PolicyError> for HttpError {
+    fn from(e: PolicyError) -> Self {
+        HttpError::Denied(e.to_string())
+    }
+}
+
+/// Headers only the host sets.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "authorization",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "cookie",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+];
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+/// The http capability of one plugin.
+#[derive(Clone)]
+pub struct HttpCap {
+    policy: Arc<HttpPolicy>,
+    secrets: Arc<SecretSet>,
+    limits: HttpLimits,
+    /// Refuses to connect to internal addresses after DNS.
+    public_client: reqwest::Client,
+    /// For destinations the operator named explicitly.
+    operator_client: reqwest::Client,
+}
+
+impl std::fmt::Debug for HttpCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpCap").field("policy", &self.policy).finish()
+    }
+}
+
+impl HttpCap {
+    /// Build the capability (and its two HTTP clients).
+    pub fn new(
+        policy: Arc<HttpPolicy>,
+        secrets: Arc<SecretSet>,
+        limits: HttpLimits,
+    ) -> Result<Self, HttpError> {
+        let build = |internal_ok: bool| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(limits.request_timeout)
+                .connect_timeout(Duration::from_secs(15))
+                .dns_resolver(Arc::new(GuardedResolver { internal_ok }))
+                .user_agent(concat!("tazhost/", env!("CARGO_PKG_VERSION")))
+                .no_proxy()
+                .build()
+                .map_err(|e| HttpError::Transient(format!("cannot build HTTP client: {e}")))
+        };
+        Ok(Self {
+            public_client: build(false)?,
+            operator_client: build(true)?,
+            policy,
+            secrets,
+            limits,
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &HttpPolicy {
+        &self.policy
+    }
+
+    /// Send one request under the policy.
+    pub async fn send(&self, req: OutboundRequest) -> Result<InboundResponse, HttpError> {
+        self.check_shape(&req)?;
+        let route = self.policy.route(&req.url)?;
+        let auth = match &req.credential {
+            Some(cred) => Some(self.credential_header(cred, &route.logical)?),
+            None => None,
+        };
+        let mut method: reqwest::Method = req.method.parse().expect("method checked above");
+        let mut body = req.body;
+        let mut url = route.url;
+        for hop in 0..=self.limits.max_redirects {
+            let dest = origin_of(&url).map_err(PolicyError::from)?;
+            if let OriginHost::Ip(ip) = dest.host
+                && is_internal(ip)
+                && !route.internal_ok
+            {
+                return Err(PolicyError::Internal(dest).into());
+            }
+            let client = if route.internal_ok {
+                &self.operator_client
+            } else {
+                &self.public_client
+            };
+            let mut builder = client.request(method.clone(), url.clone());
+            for (name, value) in &req.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            if let Some(value) = &auth {
+                builder = builder.header(reqwest::header::AUTHORIZATION, value.expose());
+            }
+            if let Some(b) = &body {
+                builder = builder.body(b.clone());
+            }
+            let resp = builder.send().await.map_err(|e| describe_send_error(&e, &dest))?;
+            let status = resp.status().as_u16();
+            if resp.status().is_redirection()
+                && let Some(location) = resp.headers().get(reqwest::header::LOCATION)
+            {
+                if hop == self.limits.max_redirects {
+                    return Err(HttpError::Denied(format!(
+                        "{dest}: more than {} redirects",
+                        self.limits.max_redirects
+                    )));
+                }
+                let next = location
+                    .to_str()
+                    .ok()
+                    .and_then(|l| url.join(l).ok())
+                    .ok_or_else(|| HttpError::Denied(format!("{dest}: invalid redirect")))?;
+                let next_origin = origin_of(&next).map_err(PolicyError::from)?;
+                if next_origin != dest {
+                    return Err(HttpError::Denied(format!(
+                        "{dest} redirected to another origin; cross-origin redirects are refused"
+                    )));
+                }
+                if status == 303 || ((status == 301 || status == 302) && method == "POST") {
+                    method = reqwest::Method::GET;
+                    body = None;
+                }
+                url = next;
+                continue;
+            }
+            return self.read_response(resp, &dest).await;
+        }
+        unreachable!("the loop returns on its last hop")
+    }
+
+    fn check_shape(&self, req: &OutboundRequest) -> Result<(), HttpError> {
+        let deny = |m: String| Err(HttpError::Denied(m));
+        if !METHODS.contains(&req.method.as_str()) {
+            return deny(format!(
+                "method must be one of {}; got a method of {} bytes",
+                METHODS.join(", "),
+                req.method.len()
+            ));
+        }
+        if req.url.len() > self.limits.max_url_len {
+            return deny(format!(
+                "URL longer than {} bytes",
+                self.limits.max_url_len
+            ));
+        }
+        if req.headers.len() > self.limits.max_headers {
+            return deny(format!("more than {} headers", self.limits.max_headers));
+        }
+        let header_bytes: usize = req.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if header_bytes > self.limits.max_header_bytes {
+            return deny(format!(
+                "headers larger than {} bytes",
+                self.limits.max_header_bytes
+            ));
+        }
+        for (name, value) in &req.headers {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+                return deny(format!("header `{lower}` is set by the host only"));
+            }
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return deny("invalid header name".into());
+            }
+            if reqwest::header::HeaderValue::from_str(value).is_err() {
+                return deny(format!("invalid value for header `{lower}`"));
+            }
+        }
+        if let Some(body) = &req.body
+            && body.len() > self.limits.max_request_body
+        {
+            return deny(format!(
+                "request body larger than {} bytes",
+                self.limits.max_request_body
+            ));
+        }
+        Ok(())
+    }
+
+    fn credential_header(
+        &self,
+        cred: &CredentialRef,
+        origin: &super::Origin,
+    ) -> Result<crate::secrets::SecretValue, HttpError> {
+        let value = |name: &str| -> Result<&str, HttpError> {
+            self.policy.check_attach(name, origin)?;
+            self.secrets
+                .get(name)
+                .map(|v| v.expose())
+                .ok_or_else(|| HttpError::Denied(format!("secret `{name}` has no value in this run")))
+        };
+        let header = match cred {
+            CredentialRef::Bearer(name) => format!("Bearer {}", value(name)?),
+            CredentialRef::Prefixed { prefix, secret } => {
+                if prefix.len() > 64 || prefix.contains(['\r', '\n']) {
+                    return Err(HttpError::Denied("credential prefix is invalid".into()));
+                }
+                format!("{prefix}{}", value(secret)?)
+            }
+            CredentialRef::Basic { username, password } => {
+                let raw = zeroize::Zeroizing::new(format!("{}:{}", value(username)?, value(password)?));
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+                )
+            }
+        };
+        if reqwest::header::HeaderValue::from_str(&header).is_err() {
+            return Err(HttpError::Denied(
+                "a secret's value cannot be sent in a header (control characters)".into(),
+            ));
+        }
+        Ok(crate::secrets::SecretValue::new(header))
+    }
+
+    async fn read_response(
+        &self,
+        mut resp: reqwest::Response,
+        dest: &super::Origin,
+    ) -> Result<InboundResponse, HttpError> {
+        let cap = self.limits.max_response_body;
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(HttpError::Denied(format!(
+                "response from {dest} is larger than {cap} bytes"
+            )));
+        }
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| describe_send_error(&e, dest))?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(HttpError::Denied(format!(
+                    "response from {dest} is larger than {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(InboundResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// An error message for a failed send that names the origin and the kind of failure only
+/// (reqwest's own messages include the full URL, query and all).
+fn describe_send_error(e: &reqwest::Error, dest: &super::Origin) -> HttpError {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        if let Some(internal) = s.downcast_ref::<InternalAddress>() {
+            return HttpError::Denied(format!("{dest}: {internal}"));
+        }
+        source = s.source();
+    }
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "response body failed"
+    } else {
+        "request failed"
+    };
+    HttpError::Transient(format!("{dest}: {kind}"))
+}
+
+/// The resolved name pointed only at internal addresses.
+#[derive(Debug, thiserror::Error)]
+#[error("resolves only to internal addresses, which are refused (DNS rebinding guard)")]
+struct InternalAddress;
+
+/// DNS through the system resolver, dropping internal addresses unless the destination was
+/// named by the operator. Checking after resolution, on the addresses actually used, is what
+/// defeats DNS rebinding.
+struct GuardedResolver {
+    internal_ok: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let internal_ok = self.internal_ok;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<_> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| internal_ok || !is_internal(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Box::new(InternalAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! Glue between the generated `http` bindings and [`super::http::HttpCap`].
+
+use super::CallState;
+use super::http::send::{CredentialRef, HttpError, OutboundRequest};
+use crate::runtime::bindings::tazlab::bootstrap::{http as wit, types::Error};
+
+impl wit::Host for CallState {
+    async fn send(&mut self, req: wit::Request) -> Result<wit::Response, Error> {
+        let credential = req.credential.map(|c| match c {
+            wit::Credential::Bearer(name) => CredentialRef::Bearer(name),
+            wit::Credential::AuthorizationPrefix(p) => CredentialRef::Prefixed {
+                prefix: p.prefix,
+                secret: p.secret,
+            },
+            wit::Credential::Basic(b) => CredentialRef::Basic {
+                username: b.username_secret,
+                password: b.password_secret,
+            },
+        });
+        let outbound = OutboundRequest {
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+            credential,
+        };
+        match self.caps.http.send(outbound).await {
+            Ok(r) => Ok(wit::Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(HttpError::Denied(m)) => {
+                self.caps
+                    .log(super::LogLevel::Warn, &format!("http request denied: {m}"));
+                Err(Error::Denied(m))
+            }
+            Err(HttpError::Transient(m)) => Err(Error::Transient(m)),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! `cluster.toml`: what the operator wants (pools of nodes), which plugins provide them, what
+//! each plugin is granted, and where secrets come from (by name; values never live here).
+//!
+//! Unknown keys are errors everywhere, so a typo never silently disables a setting.
+
+mod limits;
+
+pub use limits::{Export, Limits};
+
+use crate::secrets::SecretSource;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `[cluster]`.
+    pub cluster: ClusterSection,
+    /// `[secrets]`: name → source.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// `[providers.<name>]`: the plugin and grants for each provider.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// `[[pools]]`: groups of identical nodes.
+    #[serde(default)]
+    pub pools: Vec<PoolConfig>,
+    /// `[limits]`: sandbox limits for every plugin call.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Directory of the file; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[cluster]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Cluster name, used in node names and in the `tazhost-cluster` label.
+    pub name: String,
+}
+
+/// `[providers.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Path of the plugin's .wasm (overridable with `--plugin`).
+    pub plugin: Option<PathBuf>,
+    /// Expected sha256 of the plugin; a plugin with other bytes is refused.
+    pub sha256: Option<String>,
+    /// Provider settings passed to the plugin as JSON.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// What the plugin may reach and use.
+    #[serde(default)]
+    pub grants: GrantConfig,
+}
+
+/// `[providers.<name>.grants]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConfig {
+    /// Origins the plugin may reach (intersected with what it declares).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Secrets the host may use on the plugin's behalf.
+    #[serde(default)]
+    pub secrets: Vec<SecretGrantConfig>,
+    /// Origin rewrites: requests to the key origin are sent to the value origin.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+}
+
+/// One granted secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretGrantConfig {
+    /// Name of a secret in `[secrets]`.
+    pub name: String,
+    /// Origins it may be attached to; defaults to the provider's granted hosts.
+    pub hosts: Option<Vec<String>>,
+    /// Whether the plugin may read the value itself. Off unless written.
+    #[serde(default)]
+    pub reveal: bool,
+}
+
+/// `[[pools]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Pool name, used in node names and in the `tazhost-pool` label.
+    pub name: String,
+    /// Key of a `[providers.<name>]` section.
+    pub provider: String,
+    /// How many nodes.
+    pub count: u32,
+    /// Talos role: `controlplane` or `worker`.
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// Provider machine size.
+    pub size: String,
+    /// Provider image.
+    pub image: String,
+    /// File holding the Talos machine config sent as user data (may contain secrets: never logged).
+    pub machine_config: Option<PathBuf>,
+    /// Extra labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_role() -> String {
+    "worker".to_string()
+}
+
+/// cluster.toml could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error.
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// What toml/serde said (line and column included).
+        message: String,
+    },
+    /// A semantic error.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// Path.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The label keys tazhost puts on every node.
+pub const CLUSTER_LABEL: &str = "tazhost-cluster";
+/// See [`CLUSTER_LABEL`].
+pub const POOL_LABEL: &str = "tazhost-pool";
+
+impl ClusterConfig {
+    /// Read and check a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&text, &base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            ConfigError::Invalid { message, .. } => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parse and check text; relative paths are resolved against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let mut cfg: ClusterConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("cluster.toml"),
+            message: e.to_string(),
+        })?;
+        cfg.base_dir = base.to_path_buf();
+        for source in cfg.secrets.values_mut() {
+            source.rebase(base);
+        }
+        for p in cfg.providers.values_mut() {
+            if let Some(plugin) = &mut p.plugin
+                && plugin.is_relative()
+            {
+                *plugin = base.join(&*plugin);
+            }
+        }
+        for pool in &mut cfg.pools {
+            if let Some(mc) = &mut pool.machine_config
+                && mc.is_relative()
+            {
+                *mc = base.join(&*mc);
+            }
+        }
+        cfg.check().map_err(|message| ConfigError::Invalid {
+            path: PathBuf::from("cluster.toml"),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        check_name("cluster.name", &self.cluster.name)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for pool in &self.pools {
+            check_name("pool name", &pool.name)?;
+            if !seen.insert(&pool.name) {
+                return Err(format!("pool `{}` is defined twice", pool.name));
+            }
+            if !self.providers.contains_key(&pool.provider) {
+                return Err(format!(
+                    "pool `{}` names provider `{}`, which has no [providers.{}] section",
+                    pool.name, pool.provider, pool.provider
+                ));
+            }
+            if pool.role != "controlplane" && pool.role != "worker" {
+                return Err(format!(
+                    "pool `{}`: role must be `controlplane` or `worker`, not `{}`",
+                    pool.name, pool.role
+                ));
+            }
+            for key in pool.labels.keys() {
+                if key == CLUSTER_LABEL || key == POOL_LABEL {
+                    return Err(format!(
+                        "pool `{}`: label `{key}` is set by tazhost itself",
+                        pool.name
+                    ));
+                }
+            }
+        }
+        for (name, provider) in &self.providers {
+            for grant in &provider.grants.secrets {
+                if !self.secrets.contains_key(&grant.name) {
+                    return Err(format!(
+                        "providers.{name}.grants names secret `{}`, which is not in [secrets]",
+                        grant.name
+                    ));
+                }
+            }
+            if let Some(sha) = &provider.sha256
+                && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(format!(
+                    "providers.{name}.sha256 must be 64 hex digits"
+                ));
+            }
+        }
+        self.limits.check()
+    }
+
+    /// The provider's `config` table as the JSON string passed to the plugin.
+    pub fn provider_config_json(&self, provider: &str) -> String {
+        self.providers
+            .get(provider)
+            .map(|p| serde_json::to_string(&p.config).unwrap_or_else(|_| "{}".into()))
+            .unwrap_or_else(|| "{}".into())
+    }
+}
+
+/// Names end up in host names and labels: keep them DNS-label safe.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} `{name}` must be 1-40 characters of a-z, 0-9 and `-`, not starting or ending with `-`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [cluster]
+        name = "tazlab-k8s"
+        [secrets]
+        hcloud-token = { from = "env", var = "HCLOUD_TOKEN" }
+        [providers.hetzner]
+        plugin = "plugins/hetzner.wasm"
+        config = { location = "fsn1" }
+        grants = { hosts = ["https://api.hetzner.cloud"], secrets = [{ name = "hcloud-token" }] }
+        [[pools]]
+        name = "control"
+        provider = "hetzner"
+        count = 3
+        role = "controlplane"
+        size = "cx22"
+        image = "talos"
+    "#;
+
+    #[test]
+    fn good_config_parses_and_paths_are_rebased() {
+        let cfg = ClusterConfig::parse(GOOD, Path::new("/etc/taz")).unwrap();
+        assert_eq!(cfg.pools[0].count, 3);
+        assert_eq!(
+            cfg.providers["hetzner"].plugin.as_deref(),
+            Some(Path::new("/etc/taz/plugins/hetzner.wasm"))
+        );
+        assert_eq!(cfg.provider_config_json("hetzner"), r#"{"location":"fsn1"}"#);
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let cases = [
+            (GOOD.replace("count = 3", "count = 3\nconut = 4"), "unknown field `conut`"),
+            (GOOD.replace("provider = \"hetzner\"", "provider = \"aws\""), "no [providers.aws]"),
+            (GOOD.replace("name = \"hcloud-token\"", "name = \"nope\""), "secret `nope`"),
+            (GOOD.replace("tazlab-k8s", "Tazlab"), "cluster.name"),
+            (GOOD.replace("controlplane", "master"), "role must be"),
+            (GOOD.replace("from = \"env\"", "from = \"vault\""), "unknown variant `vault`"),
+        ];
+        for (text, want) in cases {
+            let err = ClusterConfig::parse(&text, Path::new(".")).unwrap_err().to_string();
+            assert!(err.contains(want), "want {want:?} in {err}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Text and JSON renderings of plans, nodes and plugins for the CLI.
+
+use crate::run::{NodeOutcome, Plan};
+use crate::runtime::Plugin;
+use crate::runtime::bindings::Node;
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// One node as JSON.
+pub fn node_json(pool: &str, provider: &str, n: &Node) -> Value {
+    json!({
+        "name": n.name,
+        "pool": pool,
+        "provider": provider,
+        "provider_id": n.provider_id,
+        "status": n.status,
+        "public_ipv4": n.public_ipv4,
+        "private_ipv4": n.private_ipv4,
+    })
+}
+
+/// A table of nodes: (pool, provider, node).
+pub fn nodes_table<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Node)>) -> String {
+    let mut rows: Vec<[String; 6]> = rows
+        .into_iter()
+        .map(|(pool, provider, n)| {
+            [
+                n.name.clone(),
+                pool.to_string(),
+                provider.to_string(),
+                n.provider_id.clone(),
+                n.status.clone(),
+                n.public_ipv4.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    rows.sort();
+    table(&["NAME", "POOL", "PROVIDER", "ID", "STATUS", "PUBLIC IPV4"], &rows)
+}
+
+/// The plan in words.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for p in &plan.pools {
+        let _ = writeln!(
+            out,
+            "pool {} ({}): {} existing, {} to create{}",
+            p.pool,
+            p.provider,
+            p.existing.len(),
+            p.to_create.len(),
+            if p.surplus.is_empty() {
+                String::new()
+            } else {
+                format!(", {} surplus (left alone; use destroy)", p.surplus.len())
+            }
+        );
+        for spec in &p.to_create {
+            let _ = writeln!(out, "  + {} ({} {}, {})", spec.name, spec.size, spec.image, spec.role);
+        }
+        for n in &p.surplus {
+            let _ = writeln!(out, "  ? {} ({}) is not wanted by cluster.toml", n.name, n.provider_id);
+        }
+    }
+    if plan.is_empty() {
+        out.push_str("Nothing to create: every node exists.\n");
+    } else {
+        let _ = writeln!(out, "{} node(s) to create.", plan.creates());
+    }
+    out
+}
+
+/// The plan as JSON.
+pub fn plan_json(plan: &Plan) -> Value {
+    json!({
+        "pools": plan.pools.iter().map(|p| json!({
+            "pool": p.pool,
+            "provider": p.provider,
+            "existing": p.existing.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
+            "to_create": p.to_create.iter().map(|s| json!({"name": s.name, "size": s.size, "image": s.image, "role": s.role})).collect::<Vec<_>>(),
+            "surplus": p.surplus.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "creates": plan.creates(),
+    })
+}
+
+/// Failures among outcomes, as lines.
+pub fn failures(outcomes: &[NodeOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err().map(|e| format!("{}: {e}", o.name)))
+        .collect()
+}
+
+/// What `plugin inspect` shows.
+pub fn plugin_json(plugin: &Plugin, size: u64) -> Value {
+    let info = plugin.info();
+    json!({
+        "name": info.name,
+        "version": info.version,
+        "contract": info.contract,
+        "hosts": info.hosts,
+        "secrets": info.secrets,
+        "sha256": plugin.id().sha256,
+        "size_bytes": size,
+        "path": plugin.id().path,
+        "imports": plugin.imports(),
+        "exports": ["describe", "validate", "list", "create", "delete"],
+    })
+}
+
+/// `plugin inspect` as text.
+pub fn plugin_text(plugin: &Plugin, size: u64) -> String {
+    let info = plugin.info();
+    let none = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "name:      {}", info.name);
+    let _ = writeln!(out, "version:   {}", info.version);
+    let _ = writeln!(out, "contract:  tazlab:bootstrap@{}", info.contract);
+    let _ = writeln!(out, "sha256:    {}", plugin.id().sha256);
+    let _ = writeln!(out, "size:      {size} bytes");
+    let _ = writeln!(out, "hosts:     {}", none(&info.hosts));
+    let _ = writeln!(out, "secrets:   {}", none(&info.secrets));
+    let _ = writeln!(out, "world:     provider (describe, validate, list, create, delete)");
+    let _ = writeln!(out, "imports:");
+    for i in plugin.imports() {
+        let _ = writeln!(out, "  {i}");
+    }
+    out
+}
+
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec(), &mut out);
+    for row in rows {
+        line(row.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}

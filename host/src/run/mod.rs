@@ -1,0 +1,10 @@
+//! The bootstrap's platform phase: providers loaded with their grants, then the lifecycle the
+//! host owns (plugins only handle one node per call): plan = desired nodes minus `list`,
+//! apply = `create` for each missing node (concurrently, bounded), destroy = `delete` for each
+//! node that carries this cluster's label.
+
+mod plan;
+mod session;
+
+pub use plan::{Plan, PoolPlan, node_name};
+pub use session::{NodeOutcome, ProviderHandle, RunError, Session};

@@ -1,0 +1,372 @@
+//! A session: cluster.toml resolved into loaded plugins with their capabilities.
+
+use super::plan::{Plan, PoolPlan, diff, node_name};
+use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
+use crate::caps::{LogSink, PluginCaps};
+use crate::config::{CLUSTER_LABEL, ClusterConfig, Limits, POOL_LABEL, ProviderConfig};
+use crate::runtime::bindings::{Node, NodeSpec};
+use crate::runtime::{Plugin, PluginError, Runtime};
+use crate::secrets::{SecretError, SecretSet, SecretValue};
+use futures::StreamExt;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a session could not be opened or a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A secret could not be resolved.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// A plugin could not be loaded or a call failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// A provider has no plugin file.
+    #[error(
+        "provider `{0}` has no plugin: set providers.{0}.plugin in cluster.toml or pass --plugin <file.wasm>"
+    )]
+    NoPlugin(String),
+    /// A `--plugin` matches no provider.
+    #[error(
+        "--plugin {}: the plugin calls itself `{name}`, but cluster.toml has no [providers.{name}]",
+        path.display()
+    )]
+    UnmatchedPlugin {
+        /// File given.
+        path: PathBuf,
+        /// Its name.
+        name: String,
+    },
+    /// The plugin's name differs from the provider key.
+    #[error("providers.{provider}: the plugin file calls itself `{name}`")]
+    NameMismatch {
+        /// Provider key.
+        provider: String,
+        /// Plugin's name.
+        name: String,
+    },
+    /// A grant could not be parsed.
+    #[error("providers.{provider}.grants: {source}")]
+    Grant {
+        /// Provider key.
+        provider: String,
+        /// Parse error.
+        source: PatternError,
+    },
+    /// A machine config file could not be read.
+    #[error("pool `{pool}`: cannot read machine config {}: {source}", path.display())]
+    MachineConfig {
+        /// Pool.
+        pool: String,
+        /// Path.
+        path: PathBuf,
+        /// I/O error.
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("{0}")]
+    Http(String),
+}
+
+/// A provider ready to be called.
+#[derive(Debug, Clone)]
+pub struct ProviderHandle {
+    /// Provider key in cluster.toml.
+    pub name: String,
+    /// The loaded plugin.
+    pub plugin: Plugin,
+    /// What it is lent.
+    pub caps: Arc<PluginCaps>,
+    /// Its config as JSON.
+    pub config_json: String,
+}
+
+/// The outcome for one node of `apply` or `destroy`.
+#[derive(Debug)]
+pub struct NodeOutcome {
+    /// Pool.
+    pub pool: String,
+    /// Provider.
+    pub provider: String,
+    /// Node name.
+    pub name: String,
+    /// The node (after create) or its id (after delete), or the error.
+    pub result: Result<Node, PluginError>,
+}
+
+/// cluster.toml resolved: secrets read, plugins loaded and granted.
+pub struct Session {
+    /// The configuration.
+    pub config: ClusterConfig,
+    /// The providers, by key.
+    pub providers: BTreeMap<String, ProviderHandle>,
+    secrets: Arc<SecretSet>,
+}
+
+impl Session {
+    /// Resolve secrets and load every provider's plugin. `plugin_files` (from `--plugin`) replace
+    /// the configured files of the providers whose names they carry.
+    pub async fn open(
+        config: ClusterConfig,
+        runtime: &Runtime,
+        plugin_files: &[PathBuf],
+        sink: LogSink,
+    ) -> Result<Self, RunError> {
+        let secrets = Arc::new(SecretSet::resolve(&config.secrets)?);
+        Self::open_with_secrets(config, runtime, plugin_files, secrets, sink).await
+    }
+
+    /// As [`Session::open`], with secrets already resolved (tests, and later the archive/Vault).
+    pub async fn open_with_secrets(
+        config: ClusterConfig,
+        runtime: &Runtime,
+        plugin_files: &[PathBuf],
+        secrets: Arc<SecretSet>,
+        sink: LogSink,
+    ) -> Result<Self, RunError> {
+        let mut loaded: BTreeMap<String, Plugin> = BTreeMap::new();
+        for path in plugin_files {
+            let plugin = runtime.load(path, None, &config.limits, sink.clone()).await?;
+            let name = plugin.info().name.clone();
+            let Some(provider) = config.providers.get(&name) else {
+                return Err(RunError::UnmatchedPlugin {
+                    path: path.clone(),
+                    name,
+                });
+            };
+            if let Some(pin) = &provider.sha256
+                && !pin.eq_ignore_ascii_case(&plugin.id().sha256)
+            {
+                return Err(PluginError::PinMismatch {
+                    id: plugin.id().clone(),
+                    expected: pin.clone(),
+                }
+                .into());
+            }
+            loaded.insert(name, plugin);
+        }
+        let mut providers = BTreeMap::new();
+        for (key, provider) in &config.providers {
+            let plugin = match loaded.remove(key) {
+                Some(p) => p,
+                None => {
+                    let path = provider
+                        .plugin
+                        .as_deref()
+                        .ok_or_else(|| RunError::NoPlugin(key.clone()))?;
+                    runtime
+                        .load(path, provider.sha256.as_deref(), &config.limits, sink.clone())
+                        .await?
+                }
+            };
+            if plugin.info().name != *key {
+                return Err(RunError::NameMismatch {
+                    provider: key.clone(),
+                    name: plugin.info().name.clone(),
+                });
+            }
+            let policy = policy_for(key, provider, &plugin)?;
+            let http_limits = HttpLimits {
+                max_response_body: (config.limits.http_response_mib as usize) << 20,
+                ..HttpLimits::default()
+            };
+            let caps = PluginCaps::new(key.clone(), policy, secrets.clone(), http_limits, sink.clone())
+                .map_err(|e| RunError::Http(e.to_string()))?;
+            providers.insert(
+                key.clone(),
+                ProviderHandle {
+                    name: key.clone(),
+                    plugin,
+                    caps: Arc::new(caps),
+                    config_json: config.provider_config_json(key),
+                },
+            );
+        }
+        Ok(Self {
+            config,
+            providers,
+            secrets,
+        })
+    }
+
+    /// Every secret value held, for redacting output at the CLI edge.
+    pub fn redactor(&self) -> crate::secrets::Redactor {
+        self.secrets.redactor()
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    /// Call `validate` on every provider.
+    pub async fn validate(&self) -> Result<(), RunError> {
+        for p in self.providers.values() {
+            p.plugin
+                .validate(p.caps.clone(), self.limits(), &p.config_json)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Desired nodes minus what each provider lists. Changes nothing.
+    pub async fn plan(&self) -> Result<Plan, RunError> {
+        let cluster = &self.config.cluster.name;
+        let mut plan = Plan::default();
+        for pool in &self.config.pools {
+            let p = &self.providers[&pool.provider];
+            let selector = vec![
+                (CLUSTER_LABEL.to_string(), cluster.clone()),
+                (POOL_LABEL.to_string(), pool.name.clone()),
+            ];
+            let found = p
+                .plugin
+                .list(p.caps.clone(), self.limits(), &p.config_json, selector)
+                .await?;
+            let mut labels: Vec<(String, String)> = pool
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            labels.push((CLUSTER_LABEL.to_string(), cluster.clone()));
+            labels.push((POOL_LABEL.to_string(), pool.name.clone()));
+            let desired = (1..=pool.count)
+                .map(|i| NodeSpec {
+                    name: node_name(cluster, &pool.name, i),
+                    role: pool.role.clone(),
+                    size: pool.size.clone(),
+                    image: pool.image.clone(),
+                    labels: labels.clone(),
+                })
+                .collect();
+            let (existing, to_create, surplus) = diff(desired, found);
+            plan.pools.push(PoolPlan {
+                pool: pool.name.clone(),
+                provider: pool.provider.clone(),
+                existing,
+                to_create,
+                surplus,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Create every node the plan lists, `limits.concurrency` at a time, each call in its own
+    /// sandbox. One failure does not stop the others; every outcome is returned.
+    pub async fn apply(&self, plan: &Plan) -> Result<Vec<NodeOutcome>, RunError> {
+        let mut user_data: BTreeMap<&str, SecretValue> = BTreeMap::new();
+        for pool in &self.config.pools {
+            user_data.insert(&pool.name, read_machine_config(&pool.name, pool.machine_config.as_deref())?);
+        }
+        let jobs = plan.pools.iter().flat_map(|pp| {
+            let p = &self.providers[&pp.provider];
+            let data = &user_data[pp.pool.as_str()];
+            pp.to_create.iter().map(move |spec| async move {
+                let result = p
+                    .plugin
+                    .create(
+                        p.caps.clone(),
+                        self.limits(),
+                        &p.config_json,
+                        spec.clone(),
+                        data.expose(),
+                    )
+                    .await;
+                NodeOutcome {
+                    pool: pp.pool.clone(),
+                    provider: pp.provider.clone(),
+                    name: spec.name.clone(),
+                    result,
+                }
+            })
+        });
+        Ok(futures::stream::iter(jobs)
+            .buffer_unordered(self.limits().concurrency)
+            .collect()
+            .await)
+    }
+
+    /// Every node carrying this cluster's label, per provider. Changes nothing.
+    pub async fn find_cluster_nodes(&self) -> Result<Vec<(String, Node)>, RunError> {
+        let selector = vec![(CLUSTER_LABEL.to_string(), self.config.cluster.name.clone())];
+        let mut out = Vec::new();
+        for p in self.providers.values() {
+            let nodes = p
+                .plugin
+                .list(p.caps.clone(), self.limits(), &p.config_json, selector.clone())
+                .await?;
+            out.extend(nodes.into_iter().map(|n| (p.name.clone(), n)));
+        }
+        Ok(out)
+    }
+
+    /// Delete the given nodes, `limits.concurrency` at a time.
+    pub async fn destroy(&self, nodes: Vec<(String, Node)>) -> Vec<NodeOutcome> {
+        let jobs = nodes.into_iter().map(|(provider, node)| async move {
+            let p = &self.providers[&provider];
+            let pool = node
+                .labels
+                .iter()
+                .find(|(k, _)| k == POOL_LABEL)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let result = p
+                .plugin
+                .delete(p.caps.clone(), self.limits(), &p.config_json, &node.provider_id)
+                .await
+                .map(|()| node.clone());
+            NodeOutcome {
+                pool,
+                provider,
+                name: node.name.clone(),
+                result,
+            }
+        });
+        futures::stream::iter(jobs)
+            .buffer_unordered(self.limits().concurrency)
+            .collect()
+            .await
+    }
+}
+
+/// Build a plugin's policy: declared (from describe) ∩ granted (from cluster.toml).
+fn policy_for(key: &str, provider: &ProviderConfig, plugin: &Plugin) -> Result<HttpPolicy, RunError> {
+    let grant_err = |source| RunError::Grant {
+        provider: key.to_string(),
+        source,
+    };
+    let granted_hosts = Allowlist::parse(&provider.grants.hosts).map_err(grant_err)?;
+    let mut secrets = BTreeMap::new();
+    for g in &provider.grants.secrets {
+        let hosts = match &g.hosts {
+            Some(h) => Allowlist::parse(h).map_err(grant_err)?,
+            None => granted_hosts.clone(),
+        };
+        secrets.insert(
+            g.name.clone(),
+            SecretGrant {
+                hosts,
+                reveal: g.reveal,
+            },
+        );
+    }
+    Ok(HttpPolicy {
+        declared_hosts: Allowlist::parse(&plugin.info().hosts).map_err(grant_err)?,
+        granted_hosts,
+        declared_secrets: plugin.info().secrets.iter().cloned().collect(),
+        secrets,
+        endpoints: HttpPolicy::parse_endpoints(&provider.grants.endpoints).map_err(grant_err)?,
+    })
+}
+
+fn read_machine_config(pool: &str, path: Option<&Path>) -> Result<SecretValue, RunError> {
+    match path {
+        None => Ok(SecretValue::new(String::new())),
+        Some(path) => std::fs::read_to_string(path)
+            .map(SecretValue::new)
+            .map_err(|source| RunError::MachineConfig {
+                pool: pool.to_string(),
+                path: path.to_path_buf(),
+                source,
+            }),
+    }
+}

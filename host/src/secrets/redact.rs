@@ -1,0 +1,72 @@
+//! Scrubs known secret values out of text before it is logged, printed or returned.
+
+use zeroize::Zeroizing;
+
+/// Values shorter than this are not redacted: replacing every `a` in a log line would hide
+/// everything and protect nothing. Config loading warns about such short secrets.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// Replaces each known secret value with `[redacted:<name>]`.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// (name, value), longest value first so that a secret containing another is replaced whole.
+    needles: Vec<(String, Zeroizing<String>)>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.needles.len())
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// Build from (name, value) pairs.
+    pub fn new<'a>(secrets: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut needles: Vec<(String, Zeroizing<String>)> = secrets
+            .into_iter()
+            .filter(|(_, v)| v.len() >= MIN_REDACTED_LEN)
+            .map(|(n, v)| (n.to_string(), Zeroizing::new(v.to_string())))
+            .collect();
+        needles.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        Self { needles }
+    }
+
+    /// `text` with every known secret value replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, value) in &self.needles {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &format!("[redacted:{name}]"));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence_with_the_name() {
+        let r = Redactor::new([("tok", "s3cr3t-value")]);
+        assert_eq!(
+            r.redact("a s3cr3t-value b s3cr3t-value"),
+            "a [redacted:tok] b [redacted:tok]"
+        );
+    }
+
+    #[test]
+    fn longer_secret_containing_a_shorter_one_is_replaced_whole() {
+        let r = Redactor::new([("short", "abcd"), ("long", "xxabcdyy")]);
+        assert_eq!(r.redact("xxabcdyy abcd"), "[redacted:long] [redacted:short]");
+    }
+
+    #[test]
+    fn very_short_values_are_left_alone() {
+        let r = Redactor::new([("pin", "ab")]);
+        assert_eq!(r.redact("abc"), "abc");
+    }
+}
