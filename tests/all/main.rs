@@ -1,0 +1,12 @@
+//! tazhost's one integration test binary (wasmtime's model): a module per area. Every test uses
+//! real WebAssembly components built from `plugins/` and `tests/hostile/`, and the fake clouds of
+//! `tests/fakecloud` on free 127.0.0.1 ports.
+
+mod support;
+
+mod cache;
+mod cli;
+mod hcloud_sdk;
+mod hetzner;
+mod hostile;
+mod http_policy;
