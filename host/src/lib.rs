@@ -3,7 +3,7 @@
 //!
 //! - [`runtime`]: the wasmtime engine, component cache and sandboxed plugin calls.
 //! - [`caps`]: the capabilities the host lends to plugins (http, secrets, crypto, log, time).
-//! - [`config`]: `cluster.toml`.
+//! - [`config`]: the `cluster.toml` file.
 //! - [`secrets`]: secret values, their sources and redaction.
 //! - [`run`]: the bootstrap itself: plan, apply, destroy.
 //! - [`report`]: what the CLI prints.

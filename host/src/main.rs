@@ -17,7 +17,12 @@ use tazhost::runtime::{ComponentCache, Runtime};
 /// Plugins reach only the hosts they declare AND the operator grants in cluster.toml, and never
 /// see a credential: the host attaches it to their requests.
 #[derive(Parser)]
-#[command(name = "tazhost", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "tazhost",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     /// More log output (-v: debug, -vv: trace). TAZHOST_LOG overrides (e.g. `plugin=debug`).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -74,7 +79,12 @@ enum PluginCommand {
 #[derive(Args)]
 struct ClusterArgs {
     /// The cluster description.
-    #[arg(short = 'c', long = "config", default_value = "cluster.toml", value_name = "FILE")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "cluster.toml",
+        value_name = "FILE"
+    )]
     config: PathBuf,
     /// Use this plugin file for the provider it names (its describe().name); repeatable.
     #[arg(long = "plugin", value_name = "FILE.wasm")]
@@ -112,10 +122,13 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TAZHOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
+        .without_time()
         .init();
 }
 
@@ -132,7 +145,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run(&runtime, args).await,
         Command::Plan(args) => plan(&runtime, args).await,
         Command::Destroy { cluster, yes } => destroy(&runtime, cluster, yes).await,
-        Command::Plugin(PluginCommand::Inspect { file, json }) => inspect(&runtime, file, json).await,
+        Command::Plugin(PluginCommand::Inspect { file, json }) => {
+            inspect(&runtime, file, json).await
+        }
     }
 }
 
@@ -165,7 +180,11 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
     let failures = report::failures(&outcomes);
     let mut rows: Vec<(&str, &str, &tazhost::runtime::bindings::Node)> = Vec::new();
     for p in &plan.pools {
-        rows.extend(p.existing.iter().map(|n| (p.pool.as_str(), p.provider.as_str(), n)));
+        rows.extend(
+            p.existing
+                .iter()
+                .map(|n| (p.pool.as_str(), p.provider.as_str(), n)),
+        );
     }
     for o in &outcomes {
         if let Ok(n) = &o.result {
@@ -204,7 +223,10 @@ async fn destroy(runtime: &Runtime, args: ClusterArgs, yes: bool) -> Result<Exit
     session.validate().await?;
     let nodes = session.find_cluster_nodes().await?;
     if nodes.is_empty() {
-        println!("No node carries the label of cluster `{}`.", session.config.cluster.name);
+        println!(
+            "No node carries the label of cluster `{}`.",
+            session.config.cluster.name
+        );
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("These nodes will be deleted:");
@@ -246,7 +268,10 @@ async fn inspect(runtime: &Runtime, file: PathBuf, json: bool) -> Result<ExitCod
     let plugin = runtime.load(&file, None, &limits, LogSink::Tracing).await?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report::plugin_json(&plugin, size))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::plugin_json(&plugin, size))?
+        );
     } else {
         print!("{}", report::plugin_text(&plugin, size));
     }

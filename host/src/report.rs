@@ -35,7 +35,10 @@ pub fn nodes_table<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Nod
         })
         .collect();
     rows.sort();
-    table(&["NAME", "POOL", "PROVIDER", "ID", "STATUS", "PUBLIC IPV4"], &rows)
+    table(
+        &["NAME", "POOL", "PROVIDER", "ID", "STATUS", "PUBLIC IPV4"],
+        &rows,
+    )
 }
 
 /// The plan in words.
@@ -56,10 +59,18 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         );
         for spec in &p.to_create {
-            let _ = writeln!(out, "  + {} ({} {}, {})", spec.name, spec.size, spec.image, spec.role);
+            let _ = writeln!(
+                out,
+                "  + {} ({} {}, {})",
+                spec.name, spec.size, spec.image, spec.role
+            );
         }
         for n in &p.surplus {
-            let _ = writeln!(out, "  ? {} ({}) is not wanted by cluster.toml", n.name, n.provider_id);
+            let _ = writeln!(
+                out,
+                "  ? {} ({}) is not wanted by cluster.toml",
+                n.name, n.provider_id
+            );
         }
     }
     if plan.is_empty() {
@@ -127,7 +138,10 @@ pub fn plugin_text(plugin: &Plugin, size: u64) -> String {
     let _ = writeln!(out, "size:      {size} bytes");
     let _ = writeln!(out, "hosts:     {}", none(&info.hosts));
     let _ = writeln!(out, "secrets:   {}", none(&info.secrets));
-    let _ = writeln!(out, "world:     provider (describe, validate, list, create, delete)");
+    let _ = writeln!(
+        out,
+        "world:     provider (describe, validate, list, create, delete)"
+    );
     let _ = writeln!(out, "imports:");
     for i in plugin.imports() {
         let _ = writeln!(out, "  {i}");

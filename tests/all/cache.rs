@@ -16,7 +16,12 @@ fn cwasm_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn load(dir: &std::path::Path) -> CacheOutcome {
     let runtime = Runtime::new(ComponentCache::at(dir)).unwrap();
     runtime
-        .load(&plugins().hetzner, None, &Limits::default(), LogSink::Tracing)
+        .load(
+            &plugins().hetzner,
+            None,
+            &Limits::default(),
+            LogSink::Tracing,
+        )
         .await
         .expect("hetzner loads")
         .cache_outcome()
@@ -32,7 +37,10 @@ async fn a_plugin_is_compiled_once_then_loaded_from_the_cache() {
     assert_eq!(files.len(), 1);
     let sha = sha256_hex(&std::fs::read(&plugins().hetzner).unwrap());
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with(&sha), "{name} keyed by the plugin's sha256");
+    assert!(
+        name.starts_with(&sha),
+        "{name} keyed by the plugin's sha256"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

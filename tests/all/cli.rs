@@ -18,7 +18,10 @@ fn every_command_has_help_that_explains_it() {
         let out = run(&args);
         assert!(out.status.success(), "{args:?}: {}", output_text(&out));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(needle), "{args:?} help lacks {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "{args:?} help lacks {needle:?}:\n{text}"
+        );
     }
 }
 
@@ -56,7 +59,10 @@ fn inspect_of_a_missing_file_says_so() {
     let out = run(&["plugin", "inspect", "/nonexistent/x.wasm"]);
     assert!(!out.status.success());
     let text = output_text(&out);
-    assert!(text.contains("cannot read plugin /nonexistent/x.wasm"), "{text}");
+    assert!(
+        text.contains("cannot read plugin /nonexistent/x.wasm"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -76,7 +82,11 @@ fn a_typo_in_cluster_toml_is_named() {
     let dir = ClusterDir::new("[cluster]\nname = \"x\"\nnmae = \"y\"\n");
     let out = run(&["plan", "-c", dir.path().to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(output_text(&out).contains("unknown field `nmae`"), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("unknown field `nmae`"),
+        "{}",
+        output_text(&out)
+    );
 }
 
 #[test]
@@ -90,7 +100,8 @@ fn a_missing_secret_is_named_without_a_value() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        output_text(&out).contains("secret `hcloud-token`: environment variable HCLOUD_TOKEN is not set"),
+        output_text(&out)
+            .contains("secret `hcloud-token`: environment variable HCLOUD_TOKEN is not set"),
         "{}",
         output_text(&out)
     );
@@ -102,7 +113,13 @@ fn a_plugin_that_names_no_configured_provider_is_refused() {
     let dir = ClusterDir::new(&toml);
     let misbehave = plugins().misbehave.to_str().unwrap().to_string();
     let out = tazhost()
-        .args(["plan", "-c", dir.path().to_str().unwrap(), "--plugin", &misbehave])
+        .args([
+            "plan",
+            "-c",
+            dir.path().to_str().unwrap(),
+            "--plugin",
+            &misbehave,
+        ])
         .env("HCLOUD_TOKEN", "x-token-value")
         .output()
         .unwrap();

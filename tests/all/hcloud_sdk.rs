@@ -40,5 +40,8 @@ async fn the_official_hcloud_sdk_agrees_with_the_fake() {
     let text = output_text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("checks passed"), "{text}");
-    assert!(fake.servers().is_empty(), "the script cleans up after itself");
+    assert!(
+        fake.servers().is_empty(),
+        "the script cleans up after itself"
+    );
 }

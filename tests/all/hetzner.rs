@@ -56,7 +56,10 @@ async fn run_twice_creates_each_node_once_and_destroy_removes_them() {
     assert!(first.status.success(), "{}", output_text(&first));
     let stdout = String::from_utf8_lossy(&first.stdout);
     for i in 1..=3 {
-        assert!(stdout.contains(&format!("tazlab-k8s-control-{i}")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("tazlab-k8s-control-{i}")),
+            "{stdout}"
+        );
     }
     let servers = fake.servers();
     assert_eq!(servers.len(), 3);
@@ -65,8 +68,14 @@ async fn run_twice_creates_each_node_once_and_destroy_removes_them() {
         assert_eq!(s.server_type, "cx22");
         assert_eq!(s.location, "fsn1");
         assert_eq!(s.user_data.as_deref(), Some(MACHINE_CONFIG));
-        assert_eq!(s.labels.get("tazhost-cluster").map(String::as_str), Some("tazlab-k8s"));
-        assert_eq!(s.labels.get("tazhost-pool").map(String::as_str), Some("control"));
+        assert_eq!(
+            s.labels.get("tazhost-cluster").map(String::as_str),
+            Some("tazlab-k8s")
+        );
+        assert_eq!(
+            s.labels.get("tazhost-pool").map(String::as_str),
+            Some("control")
+        );
         assert_eq!(s.labels.get("env").map(String::as_str), Some("test"));
     }
     let ids: Vec<u64> = servers.iter().map(|s| s.id).collect();
@@ -141,7 +150,11 @@ async fn destroy_asks_for_yes_when_stdin_is_not_a_terminal() {
     let out = tazhost_in(&dir, TOKEN, &["destroy"]).await;
     assert!(!out.status.success());
     assert!(output_text(&out).contains("--yes"), "{}", output_text(&out));
-    assert_eq!(fake.servers().len(), 1, "nothing deleted without confirmation");
+    assert_eq!(
+        fake.servers().len(),
+        1,
+        "nothing deleted without confirmation"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

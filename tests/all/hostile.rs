@@ -68,13 +68,24 @@ endpoints = {{ "https://allowed.test" = "{echo}" }}
         let p = self.provider();
         let result = p
             .plugin
-            .list(p.caps.clone(), &self.session.config.limits, &config.to_string(), vec![])
+            .list(
+                p.caps.clone(),
+                &self.session.config.limits,
+                &config.to_string(),
+                vec![],
+            )
             .await;
         let err = result.expect_err("a hostile mode must not succeed");
         let text = format!("{err} {err:?}");
-        assert!(!text.contains(API_TOKEN) && !text.contains(REVEAL_ME), "secret in error: {text}");
+        assert!(
+            !text.contains(API_TOKEN) && !text.contains(REVEAL_ME),
+            "secret in error: {text}"
+        );
         let logs = self.logs.text();
-        assert!(!logs.contains(API_TOKEN) && !logs.contains(REVEAL_ME), "secret in logs: {logs}");
+        assert!(
+            !logs.contains(API_TOKEN) && !logs.contains(REVEAL_ME),
+            "secret in logs: {logs}"
+        );
         err
     }
 
@@ -89,7 +100,8 @@ endpoints = {{ "https://allowed.test" = "{echo}" }}
 }
 
 fn guest(err: &PluginError) -> &GuestError {
-    err.guest().unwrap_or_else(|| panic!("expected a guest error, got {err}"))
+    err.guest()
+        .unwrap_or_else(|| panic!("expected a guest error, got {err}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +109,10 @@ async fn an_infinite_loop_is_stopped_by_the_cpu_budget() {
     let h = Harness::new("cpu_ms = 300\nquery_timeout_s = 30").await;
     let started = std::time::Instant::now();
     let err = h.attack(serde_json::json!({"mode": "loop"})).await;
-    assert!(matches!(err, PluginError::CpuBudget { ms: 300, .. }), "{err}");
+    assert!(
+        matches!(err, PluginError::CpuBudget { ms: 300, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("CPU budget of 300 ms"), "{err}");
     assert!(err.to_string().contains("sha256:"), "{err}");
     // Not a timing assertion on speed, only that the budget (not the 30 s deadline) fired.
@@ -109,7 +124,10 @@ async fn an_infinite_loop_is_stopped_by_the_cpu_budget() {
 async fn a_plugin_sleeping_forever_hits_the_wall_clock_deadline() {
     let h = Harness::new("query_timeout_s = 1").await;
     let err = h.attack(serde_json::json!({"mode": "sleep-forever"})).await;
-    assert!(matches!(err, PluginError::Deadline { secs: 1, .. }), "{err}");
+    assert!(
+        matches!(err, PluginError::Deadline { secs: 1, .. }),
+        "{err}"
+    );
     h.still_alive().await;
 }
 
@@ -155,7 +173,10 @@ async fn an_undeclared_host_is_denied() {
     let GuestError::Denied(msg) = guest(&err) else {
         panic!("{err}")
     };
-    assert!(msg.contains("not among the hosts this plugin declares"), "{msg}");
+    assert!(
+        msg.contains("not among the hosts this plugin declares"),
+        "{msg}"
+    );
     assert!(h.echo.requests().is_empty(), "nothing may reach the server");
 }
 
@@ -168,7 +189,10 @@ async fn a_declared_but_not_granted_host_is_denied() {
     let GuestError::Denied(msg) = guest(&err) else {
         panic!("{err}")
     };
-    assert!(msg.contains("https://declared-only.test is not granted"), "{msg}");
+    assert!(
+        msg.contains("https://declared-only.test is not granted"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,8 +207,15 @@ async fn a_redirect_to_another_host_is_refused_and_not_followed() {
         panic!("{err}")
     };
     assert!(msg.contains("cross-origin redirects are refused"), "{msg}");
-    assert_eq!(h.echo.requests().len(), 1, "the granted host was asked once");
-    assert!(elsewhere.requests().is_empty(), "the redirect was not followed");
+    assert_eq!(
+        h.echo.requests().len(),
+        1,
+        "the granted host was asked once"
+    );
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect was not followed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,17 +225,31 @@ async fn the_host_attaches_the_token_and_the_plugin_never_holds_it() {
     let config = serde_json::json!({"mode": "http", "url": "https://allowed.test/same", "secret": "api-token"});
     let nodes = p
         .plugin
-        .list(p.caps.clone(), &h.session.config.limits, &config.to_string(), vec![])
+        .list(
+            p.caps.clone(),
+            &h.session.config.limits,
+            &config.to_string(),
+            vec![],
+        )
         .await
         .expect("a granted request succeeds");
-    assert_eq!(nodes[0].name, "STATUS:200", "same-origin redirect followed to /ok");
+    assert_eq!(
+        nodes[0].name, "STATUS:200",
+        "same-origin redirect followed to /ok"
+    );
     let requests = h.echo.requests();
     assert_eq!(requests.len(), 2, "{requests:?}");
     for (_, headers) in &requests {
         let auth = headers.iter().find(|(k, _)| k == "authorization");
-        assert_eq!(auth.map(|(_, v)| v.as_str()), Some(&*format!("Bearer {API_TOKEN}")));
+        assert_eq!(
+            auth.map(|(_, v)| v.as_str()),
+            Some(&*format!("Bearer {API_TOKEN}"))
+        );
         let host = headers.iter().find(|(k, _)| k == "host").unwrap();
-        assert!(h.echo.url.ends_with(&host.1), "Host header is the destination's");
+        assert!(
+            h.echo.url.ends_with(&host.1),
+            "Host header is the destination's"
+        );
     }
 }
 
@@ -217,7 +262,10 @@ async fn a_secret_is_not_attached_to_a_host_it_is_not_granted_for() {
     let GuestError::Denied(msg) = guest(&err) else {
         panic!("{err}")
     };
-    assert!(msg.contains("secret `not-declared` is not among the secrets"), "{msg}");
+    assert!(
+        msg.contains("secret `not-declared` is not among the secrets"),
+        "{msg}"
+    );
     assert!(h.echo.requests().is_empty());
 }
 
@@ -233,7 +281,10 @@ async fn a_granted_secret_logged_or_returned_by_the_plugin_is_redacted() {
     assert_eq!(msg, "leaked [redacted:reveal-me]");
     let logs = h.logs.text();
     assert!(logs.contains("[redacted:reveal-me]"), "{logs}");
-    assert!(logs.contains("[stdout]") && logs.contains("[stderr]"), "{logs}");
+    assert!(
+        logs.contains("[stdout]") && logs.contains("[stderr]"),
+        "{logs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +316,13 @@ async fn a_string_over_the_return_limit_is_refused() {
         .attack(serde_json::json!({"mode": "huge-string", "size": 4_000_000}))
         .await;
     assert!(
-        matches!(err, PluginError::Oversized { limit: 1_048_576, .. }),
+        matches!(
+            err,
+            PluginError::Oversized {
+                limit: 1_048_576,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -294,7 +351,12 @@ async fn granted_lists_only_what_is_both_declared_and_granted() {
 async fn a_foreign_import_is_refused_at_load() {
     let runtime = runtime();
     let err = runtime
-        .load(&plugins().foreign_import, None, &Limits::default(), LogSink::Tracing)
+        .load(
+            &plugins().foreign_import,
+            None,
+            &Limits::default(),
+            LogSink::Tracing,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PluginError::ForeignImport { .. }), "{err}");
@@ -306,7 +368,12 @@ async fn a_foreign_import_is_refused_at_load() {
 async fn another_major_contract_version_is_refused_naming_both() {
     let runtime = runtime();
     let err = runtime
-        .load(&plugins().wrong_major, None, &Limits::default(), LogSink::Tracing)
+        .load(
+            &plugins().wrong_major,
+            None,
+            &Limits::default(),
+            LogSink::Tracing,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PluginError::Contract { .. }), "{err}");

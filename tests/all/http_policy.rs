@@ -19,7 +19,12 @@ fn cap(granted: &[&str], endpoints: &[(&str, &str)], limits: HttpLimits) -> Http
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     let policy = HttpPolicy {
-        declared_hosts: Allowlist::parse(&["https://api.example.com", "https://*.example.net", "http://127.0.0.1:1"]).unwrap(),
+        declared_hosts: Allowlist::parse(&[
+            "https://api.example.com",
+            "https://*.example.net",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap(),
         granted_hosts: Allowlist::parse(granted).unwrap(),
         declared_secrets: ["tok".to_string()].into(),
         secrets: [(
@@ -53,12 +58,17 @@ fn denied(r: Result<tazhost::caps::http::InboundResponse, HttpError>) -> String 
 #[tokio::test]
 async fn a_guest_set_host_header_is_refused() {
     let echo = EchoServer::start().await;
-    let c = cap(&["https://api.example.com"], &[("https://api.example.com", &echo.url)], HttpLimits::default());
+    let c = cap(
+        &["https://api.example.com"],
+        &[("https://api.example.com", &echo.url)],
+        HttpLimits::default(),
+    );
     let mut req = get("https://api.example.com/ok");
     req.headers.push(("Host".into(), "evil.example.org".into()));
     assert!(denied(c.send(req).await).contains("`host` is set by the host only"));
     let mut req = get("https://api.example.com/ok");
-    req.headers.push(("Authorization".into(), "Bearer stolen".into()));
+    req.headers
+        .push(("Authorization".into(), "Bearer stolen".into()));
     assert!(denied(c.send(req).await).contains("`authorization`"));
     assert!(echo.requests().is_empty());
 }
@@ -78,7 +88,10 @@ async fn internal_addresses_are_refused_unless_the_operator_named_them() {
     // `localhost.example.net` does not resolve here; an IP literal shows the rule directly.
     let literal = cap(&["http://127.0.0.1:1"], &[], HttpLimits::default());
     let r = literal.send(get("http://127.0.0.1:1/")).await;
-    assert!(matches!(r, Err(HttpError::Transient(_))), "operator-named loopback is tried: {r:?}");
+    assert!(
+        matches!(r, Err(HttpError::Transient(_))),
+        "operator-named loopback is tried: {r:?}"
+    );
     let msg = denied(c.send(get("https://api.example.com/")).await);
     assert!(msg.contains("not granted"), "{msg}");
 }
@@ -88,7 +101,10 @@ async fn the_credential_is_attached_only_for_its_hosts_and_never_echoed() {
     let echo = EchoServer::start().await;
     let c = cap(
         &["https://api.example.com", "https://*.example.net"],
-        &[("https://api.example.com", &echo.url), ("https://a.example.net", &echo.url)],
+        &[
+            ("https://api.example.com", &echo.url),
+            ("https://a.example.net", &echo.url),
+        ],
         HttpLimits::default(),
     );
     let mut req = get("https://api.example.com/ok");
@@ -100,7 +116,10 @@ async fn the_credential_is_attached_only_for_its_hosts_and_never_echoed() {
     let mut req = get("https://a.example.net/ok");
     req.credential = Some(CredentialRef::Bearer("tok".into()));
     let msg = denied(c.send(req).await);
-    assert!(msg.contains("may not be sent to https://a.example.net"), "{msg}");
+    assert!(
+        msg.contains("may not be sent to https://a.example.net"),
+        "{msg}"
+    );
     assert!(!msg.contains(TOKEN));
     assert_eq!(echo.requests().len(), 1);
 }
@@ -113,13 +132,27 @@ async fn oversized_requests_and_responses_are_refused() {
         max_response_body: 5000,
         ..HttpLimits::default()
     };
-    let c = cap(&["https://api.example.com"], &[("https://api.example.com", &echo.url)], limits);
+    let c = cap(
+        &["https://api.example.com"],
+        &[("https://api.example.com", &echo.url)],
+        limits,
+    );
     let mut req = get("https://api.example.com/ok");
     req.method = "POST".into();
     req.body = Some(vec![0; 1001]);
     assert!(denied(c.send(req).await).contains("request body larger than 1000"));
-    assert!(denied(c.send(get("https://api.example.com/big?bytes=6000")).await).contains("larger than 5000"));
-    assert_eq!(c.send(get("https://api.example.com/big?bytes=4000")).await.unwrap().body.len(), 4000);
+    assert!(
+        denied(c.send(get("https://api.example.com/big?bytes=6000")).await)
+            .contains("larger than 5000")
+    );
+    assert_eq!(
+        c.send(get("https://api.example.com/big?bytes=4000"))
+            .await
+            .unwrap()
+            .body
+            .len(),
+        4000
+    );
 }
 
 #[tokio::test]

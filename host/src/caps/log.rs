@@ -47,11 +47,11 @@ impl PluginCaps {
         let plugin = self.plugin.as_str();
         match &self.sink {
             LogSink::Tracing => match level {
-                LogLevel::Trace => tracing::trace!(target: "plugin", plugin, "{line}"),
-                LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{line}"),
-                LogLevel::Info => tracing::info!(target: "plugin", plugin, "{line}"),
-                LogLevel::Warn => tracing::warn!(target: "plugin", plugin, "{line}"),
-                LogLevel::Error => tracing::error!(target: "plugin", plugin, "{line}"),
+                LogLevel::Trace => tracing::trace!(target: "plugin", "{plugin}: {line}"),
+                LogLevel::Debug => tracing::debug!(target: "plugin", "{plugin}: {line}"),
+                LogLevel::Info => tracing::info!(target: "plugin", "{plugin}: {line}"),
+                LogLevel::Warn => tracing::warn!(target: "plugin", "{plugin}: {line}"),
+                LogLevel::Error => tracing::error!(target: "plugin", "{plugin}: {line}"),
             },
             LogSink::Memory(buf) => {
                 if let Ok(mut buf) = buf.lock() {
@@ -79,6 +79,7 @@ impl wit::Host for CallState {
             Some(total) => format!("{step} ({done}/{total})"),
             None => format!("{step} ({done})"),
         };
-        self.caps.log(LogLevel::Info, &message);
+        // Progress ticks are many; they show with -v. Plugins log milestones at info.
+        self.caps.log(LogLevel::Debug, &message);
     }
 }

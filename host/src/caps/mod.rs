@@ -2,8 +2,8 @@
 //! nothing else: an empty WASI (no files, environment, arguments or sockets), `http` under its
 //! policy, `secrets` by name, `crypto`, `log` (redacted) and `time.sleep`.
 
-pub mod http;
 mod crypto;
+pub mod http;
 mod http_host;
 mod log;
 mod secrets;
@@ -104,10 +104,7 @@ impl CallState {
             let bytes = pipe.contents();
             for line in String::from_utf8_lossy(&bytes).lines() {
                 if !line.trim().is_empty() {
-                    self.caps.log(
-                        LogLevel::Info,
-                        &format!("[{stream}] {line}"),
-                    );
+                    self.caps.log(LogLevel::Info, &format!("[{stream}] {line}"));
                 }
             }
         }

@@ -245,9 +245,7 @@ impl ClusterConfig {
             if let Some(sha) = &provider.sha256
                 && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
             {
-                return Err(format!(
-                    "providers.{name}.sha256 must be 64 hex digits"
-                ));
+                return Err(format!("providers.{name}.sha256 must be 64 hex digits"));
             }
         }
         self.limits.check()
@@ -310,21 +308,38 @@ mod tests {
             cfg.providers["hetzner"].plugin.as_deref(),
             Some(Path::new("/etc/taz/plugins/hetzner.wasm"))
         );
-        assert_eq!(cfg.provider_config_json("hetzner"), r#"{"location":"fsn1"}"#);
+        assert_eq!(
+            cfg.provider_config_json("hetzner"),
+            r#"{"location":"fsn1"}"#
+        );
     }
 
     #[test]
     fn mistakes_are_explained() {
         let cases = [
-            (GOOD.replace("count = 3", "count = 3\nconut = 4"), "unknown field `conut`"),
-            (GOOD.replace("provider = \"hetzner\"", "provider = \"aws\""), "no [providers.aws]"),
-            (GOOD.replace("name = \"hcloud-token\"", "name = \"nope\""), "secret `nope`"),
+            (
+                GOOD.replace("count = 3", "count = 3\nconut = 4"),
+                "unknown field `conut`",
+            ),
+            (
+                GOOD.replace("provider = \"hetzner\"", "provider = \"aws\""),
+                "no [providers.aws]",
+            ),
+            (
+                GOOD.replace("name = \"hcloud-token\"", "name = \"nope\""),
+                "secret `nope`",
+            ),
             (GOOD.replace("tazlab-k8s", "Tazlab"), "cluster.name"),
             (GOOD.replace("controlplane", "master"), "role must be"),
-            (GOOD.replace("from = \"env\"", "from = \"vault\""), "unknown variant `vault`"),
+            (
+                GOOD.replace("from = \"env\"", "from = \"vault\""),
+                "unknown variant `vault`",
+            ),
         ];
         for (text, want) in cases {
-            let err = ClusterConfig::parse(&text, Path::new(".")).unwrap_err().to_string();
+            let err = ClusterConfig::parse(&text, Path::new("."))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "want {want:?} in {err}");
         }
     }

@@ -88,8 +88,17 @@ mod tests {
             vec![spec("c-w-1"), spec("c-w-2"), spec("c-w-3")],
             vec![node("c-w-2"), node("c-w-9")],
         );
-        assert_eq!(existing.iter().map(|n| &n.name).collect::<Vec<_>>(), ["c-w-2"]);
-        assert_eq!(create.iter().map(|s| &s.name).collect::<Vec<_>>(), ["c-w-1", "c-w-3"]);
-        assert_eq!(surplus.iter().map(|n| &n.name).collect::<Vec<_>>(), ["c-w-9"]);
+        assert_eq!(
+            existing.iter().map(|n| &n.name).collect::<Vec<_>>(),
+            ["c-w-2"]
+        );
+        assert_eq!(
+            create.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            ["c-w-1", "c-w-3"]
+        );
+        assert_eq!(
+            surplus.iter().map(|n| &n.name).collect::<Vec<_>>(),
+            ["c-w-9"]
+        );
     }
 }

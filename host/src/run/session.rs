@@ -126,7 +126,9 @@ impl Session {
     ) -> Result<Self, RunError> {
         let mut loaded: BTreeMap<String, Plugin> = BTreeMap::new();
         for path in plugin_files {
-            let plugin = runtime.load(path, None, &config.limits, sink.clone()).await?;
+            let plugin = runtime
+                .load(path, None, &config.limits, sink.clone())
+                .await?;
             let name = plugin.info().name.clone();
             let Some(provider) = config.providers.get(&name) else {
                 return Err(RunError::UnmatchedPlugin {
@@ -155,7 +157,12 @@ impl Session {
                         .as_deref()
                         .ok_or_else(|| RunError::NoPlugin(key.clone()))?;
                     runtime
-                        .load(path, provider.sha256.as_deref(), &config.limits, sink.clone())
+                        .load(
+                            path,
+                            provider.sha256.as_deref(),
+                            &config.limits,
+                            sink.clone(),
+                        )
                         .await?
                 }
             };
@@ -170,8 +177,14 @@ impl Session {
                 max_response_body: (config.limits.http_response_mib as usize) << 20,
                 ..HttpLimits::default()
             };
-            let caps = PluginCaps::new(key.clone(), policy, secrets.clone(), http_limits, sink.clone())
-                .map_err(|e| RunError::Http(e.to_string()))?;
+            let caps = PluginCaps::new(
+                key.clone(),
+                policy,
+                secrets.clone(),
+                http_limits,
+                sink.clone(),
+            )
+            .map_err(|e| RunError::Http(e.to_string()))?;
             providers.insert(
                 key.clone(),
                 ProviderHandle {
@@ -255,7 +268,10 @@ impl Session {
     pub async fn apply(&self, plan: &Plan) -> Result<Vec<NodeOutcome>, RunError> {
         let mut user_data: BTreeMap<&str, SecretValue> = BTreeMap::new();
         for pool in &self.config.pools {
-            user_data.insert(&pool.name, read_machine_config(&pool.name, pool.machine_config.as_deref())?);
+            user_data.insert(
+                &pool.name,
+                read_machine_config(&pool.name, pool.machine_config.as_deref())?,
+            );
         }
         let jobs = plan.pools.iter().flat_map(|pp| {
             let p = &self.providers[&pp.provider];
@@ -292,7 +308,12 @@ impl Session {
         for p in self.providers.values() {
             let nodes = p
                 .plugin
-                .list(p.caps.clone(), self.limits(), &p.config_json, selector.clone())
+                .list(
+                    p.caps.clone(),
+                    self.limits(),
+                    &p.config_json,
+                    selector.clone(),
+                )
                 .await?;
             out.extend(nodes.into_iter().map(|n| (p.name.clone(), n)));
         }
@@ -311,7 +332,12 @@ impl Session {
                 .unwrap_or_default();
             let result = p
                 .plugin
-                .delete(p.caps.clone(), self.limits(), &p.config_json, &node.provider_id)
+                .delete(
+                    p.caps.clone(),
+                    self.limits(),
+                    &p.config_json,
+                    &node.provider_id,
+                )
                 .await
                 .map(|()| node.clone());
             NodeOutcome {
@@ -329,7 +355,11 @@ impl Session {
 }
 
 /// Build a plugin's policy: declared (from describe) ∩ granted (from cluster.toml).
-fn policy_for(key: &str, provider: &ProviderConfig, plugin: &Plugin) -> Result<HttpPolicy, RunError> {
+fn policy_for(
+    key: &str,
+    provider: &ProviderConfig,
+    plugin: &Plugin,
+) -> Result<HttpPolicy, RunError> {
     let grant_err = |source| RunError::Grant {
         provider: key.to_string(),
         source,

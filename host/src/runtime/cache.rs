@@ -80,7 +80,10 @@ impl ComponentCache {
         sha256: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let Some(dir) = &self.dir else {
-            return Ok((Component::new(engine, wasm)?, CacheOutcome::CompiledUncached));
+            return Ok((
+                Component::new(engine, wasm)?,
+                CacheOutcome::CompiledUncached,
+            ));
         };
         let path = dir.join(format!("{sha256}-{}.cwasm", compatibility_key(engine)));
         if let Some(payload) = read_trusted(&path) {

@@ -37,7 +37,10 @@ impl Plugin {
         caps: Arc<PluginCaps>,
         limits: &Limits,
     ) -> Result<PluginInfo, PluginError> {
-        match self.call(caps, limits, Export::Describe, Args::Describe).await? {
+        match self
+            .call(caps, limits, Export::Describe, Args::Describe)
+            .await?
+        {
             Returned::Info(info) => Ok(info),
             _ => unreachable!("describe returns plugin-info"),
         }
@@ -222,7 +225,10 @@ impl Plugin {
             clean(&mut n.name);
             clean(&mut n.provider_id);
             clean(&mut n.status);
-            for ip in [&mut n.public_ipv4, &mut n.private_ipv4].into_iter().flatten() {
+            for ip in [&mut n.public_ipv4, &mut n.private_ipv4]
+                .into_iter()
+                .flatten()
+            {
                 clean(ip);
             }
             for (k, v) in &mut n.labels {
@@ -237,7 +243,12 @@ impl Plugin {
                 let size = info.name.len()
                     + info.version.len()
                     + info.contract.len()
-                    + info.hosts.iter().chain(&info.secrets).map(String::len).sum::<usize>();
+                    + info
+                        .hosts
+                        .iter()
+                        .chain(&info.secrets)
+                        .map(String::len)
+                        .sum::<usize>();
                 if size > limit {
                     return Err(oversized("a plugin-info"));
                 }
@@ -264,7 +275,10 @@ fn node_size(n: &Node) -> usize {
         + n.status.len()
         + n.public_ipv4.as_ref().map_or(0, String::len)
         + n.private_ipv4.as_ref().map_or(0, String::len)
-        + n.labels.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + n.labels
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
 }
 
 async fn run(

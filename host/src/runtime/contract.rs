@@ -65,7 +65,10 @@ pub enum ImportProblem {
 /// Check a component's import names (e.g. `tazlab:bootstrap/http@0.1.0`).
 pub fn check_imports<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ImportProblem> {
     for name in names {
-        if let Some(rest) = name.strip_prefix(CONTRACT_PACKAGE).and_then(|r| r.strip_prefix('/')) {
+        if let Some(rest) = name
+            .strip_prefix(CONTRACT_PACKAGE)
+            .and_then(|r| r.strip_prefix('/'))
+        {
             let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
             match ContractVersion::parse(version) {
                 Some(v) if v.runs_on(CONTRACT_VERSION) => {}
@@ -93,7 +96,11 @@ mod tests {
             ("1.0.0", false),
             ("9.0.0", false),
         ] {
-            assert_eq!(ContractVersion::parse(plugin).unwrap().runs_on(host), ok, "{plugin}");
+            assert_eq!(
+                ContractVersion::parse(plugin).unwrap().runs_on(host),
+                ok,
+                "{plugin}"
+            );
         }
         let host1 = ContractVersion::parse("1.4.0").unwrap();
         assert!(ContractVersion::parse("1.2.7").unwrap().runs_on(host1));

@@ -139,13 +139,13 @@ impl Runtime {
                 return Err(PluginError::ForeignImport { id, import });
             }
         }
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| PluginError::ForeignImport {
-                id: id.clone(),
-                import: first_line(&e),
-            })?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| PluginError::ForeignImport {
+                    id: id.clone(),
+                    import: first_line(&e),
+                })?;
         let pre = ProviderPre::new(instance_pre).map_err(|e| PluginError::WrongWorld {
             id: id.clone(),
             world: "provider",
@@ -212,7 +212,11 @@ fn check_info(info: &PluginInfo) -> Result<(), String> {
 
 /// The first line of an error chain's top message (wasmtime adds backtraces below it).
 pub(super) fn first_line(e: &wasmtime::Error) -> String {
-    format!("{e:#}").lines().next().unwrap_or_default().to_string()
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The deadline applied to an export, for messages.

@@ -29,7 +29,7 @@ impl Redactor {
             .filter(|(_, v)| v.len() >= MIN_REDACTED_LEN)
             .map(|(n, v)| (n.to_string(), Zeroizing::new(v.to_string())))
             .collect();
-        needles.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        needles.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
         Self { needles }
     }
 
@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn longer_secret_containing_a_shorter_one_is_replaced_whole() {
         let r = Redactor::new([("short", "abcd"), ("long", "xxabcdyy")]);
-        assert_eq!(r.redact("xxabcdyy abcd"), "[redacted:long] [redacted:short]");
+        assert_eq!(
+            r.redact("xxabcdyy abcd"),
+            "[redacted:long] [redacted:short]"
+        );
     }
 
     #[test]

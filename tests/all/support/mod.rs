@@ -3,63 +3,15 @@
 
 #![allow(dead_code)]
 
+mod plugins;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use tazhost::caps::{LogLevel, LogSink};
 use tazhost::runtime::{ComponentCache, Runtime};
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_path_buf()
-}
-
-/// Paths of the plugins built for the tests.
-pub struct Plugins {
-    pub hetzner: PathBuf,
-    pub misbehave: PathBuf,
-    pub foreign_import: PathBuf,
-    pub wrong_major: PathBuf,
-}
-
-/// Build every plugin for wasm32-wasip2 once per test process (a nested cargo with its own
-/// target dir, so it never waits on the lock of the build that runs these tests).
-pub fn plugins() -> &'static Plugins {
-    static PLUGINS: OnceLock<Plugins> = OnceLock::new();
-    PLUGINS.get_or_init(|| {
-        let root = workspace();
-        let target_dir = root.join("target/wasm-plugins");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "plugin"])
-            .args(["-p", "hetzner", "-p", "hostile-misbehave"])
-            .args(["-p", "hostile-foreign-import", "-p", "hostile-wrong-major"])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("CARGO_MAKEFLAGS")
-            .status()
-            .expect("running cargo to build the plugins");
-        assert!(
-            status.success(),
-            "building the plugins failed; is the wasm32-wasip2 target installed? (`rustup target add wasm32-wasip2`, which scripts/test does)"
-        );
-        let out = target_dir.join("wasm32-wasip2/plugin");
-        Plugins {
-            hetzner: out.join("hetzner.wasm"),
-            misbehave: out.join("hostile_misbehave.wasm"),
-            foreign_import: out.join("hostile_foreign_import.wasm"),
-            wrong_major: out.join("hostile_wrong_major.wasm"),
-        }
-    })
-}
+pub use plugins::{plugins, workspace};
 
 /// A component cache shared by the tests of this process (compiling every plugin in every test
 /// would only slow them down; the cache's own tests use private directories).
@@ -165,10 +117,13 @@ labels = {{ env = "test" }}
 /// A small Talos-like machine config.
 pub const MACHINE_CONFIG: &str = "version: v1alpha1\nmachine:\n  type: controlplane\n  token: test-machine-token\ncluster:\n  clusterName: tazlab-k8s\n";
 
+/// A request as the echo server saw it: URI and headers.
+pub type SeenRequest = (String, Vec<(String, String)>);
+
 /// A tiny local HTTP server that records what it receives: stands in for a granted API.
 pub struct EchoServer {
     pub url: String,
-    pub seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    pub seen: Arc<Mutex<Vec<SeenRequest>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -185,7 +140,7 @@ impl EchoServer {
         use axum::extract::{Query, Request};
         use axum::response::{IntoResponse, Redirect};
         use std::collections::HashMap;
-        let seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>> = Default::default();
+        let seen: Arc<Mutex<Vec<SeenRequest>>> = Default::default();
         let record = seen.clone();
         let app = axum::Router::new()
             .route("/ok", axum::routing::any(|| async { "ok" }))
@@ -195,7 +150,10 @@ impl EchoServer {
                     Redirect::to(q.get("to").map(String::as_str).unwrap_or("/")).into_response()
                 }),
             )
-            .route("/same", axum::routing::get(|| async { Redirect::to("/ok") }))
+            .route(
+                "/same",
+                axum::routing::get(|| async { Redirect::to("/ok") }),
+            )
             .route(
                 "/big",
                 axum::routing::get(|Query(q): Query<HashMap<String, usize>>| async move {
@@ -210,10 +168,16 @@ impl EchoServer {
                             .headers()
                             .iter()
                             .map(|(k, v)| {
-                                (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                                (
+                                    k.to_string(),
+                                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                )
                             })
                             .collect();
-                        record.lock().unwrap().push((req.uri().to_string(), headers));
+                        record
+                            .lock()
+                            .unwrap()
+                            .push((req.uri().to_string(), headers));
                         next.run(req).await
                     }
                 },
@@ -226,7 +190,7 @@ impl EchoServer {
         Self { url, seen, task }
     }
 
-    pub fn requests(&self) -> Vec<(String, Vec<(String, String)>)> {
+    pub fn requests(&self) -> Vec<SeenRequest> {
         self.seen.lock().unwrap().clone()
     }
 }

@@ -9,7 +9,8 @@ use super::origin::{Origin, OriginHost, Scheme, parse_url};
 use std::fmt;
 
 /// The syntax shown in every parse error.
-const SYNTAX: &str = "expected scheme://host[:port], e.g. https://api.hetzner.cloud or https://*.example.com:8443";
+const SYNTAX: &str =
+    "expected scheme://host[:port], e.g. https://api.hetzner.cloud or https://*.example.com:8443";
 
 /// One parsed allowlist entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,9 @@ impl OriginPattern {
                 return Err(err("a wildcard needs a domain, not an IP address"));
             };
             if !suffix.contains('.') {
-                return Err(err("a wildcard must cover a domain with at least two labels"));
+                return Err(err(
+                    "a wildcard must cover a domain with at least two labels",
+                ));
             }
             return Ok(Self {
                 scheme: origin.scheme,
@@ -154,22 +157,58 @@ mod tests {
     #[test]
     fn matching_table() {
         let cases = [
-            ("https://api.hetzner.cloud", "https://api.hetzner.cloud/v1/servers", true),
-            ("https://api.hetzner.cloud", "https://API.HETZNER.CLOUD./v1", true),
-            ("https://api.hetzner.cloud", "https://api.hetzner.cloud:443/v1", true),
-            ("https://api.hetzner.cloud", "https://api.hetzner.cloud:8443/v1", false),
-            ("https://api.hetzner.cloud", "http://api.hetzner.cloud/v1", false),
-            ("https://api.hetzner.cloud", "https://api.hetzner.cloud.evil.com/", false),
-            ("https://api.hetzner.cloud", "https://evilapi.hetzner.cloud/", false),
+            (
+                "https://api.hetzner.cloud",
+                "https://api.hetzner.cloud/v1/servers",
+                true,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "https://API.HETZNER.CLOUD./v1",
+                true,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "https://api.hetzner.cloud:443/v1",
+                true,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "https://api.hetzner.cloud:8443/v1",
+                false,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "http://api.hetzner.cloud/v1",
+                false,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "https://api.hetzner.cloud.evil.com/",
+                false,
+            ),
+            (
+                "https://api.hetzner.cloud",
+                "https://evilapi.hetzner.cloud/",
+                false,
+            ),
             ("https://*.example.com", "https://a.example.com/", true),
             ("https://*.example.com", "https://a.b.example.com/", true),
             ("https://*.example.com", "https://example.com/", false),
             ("https://*.example.com", "https://evilexample.com/", false),
             ("https://*.example.com", "https://a.example.com:444/", false),
             ("http://127.0.0.1:8080", "http://2130706433:8080/", true),
-            ("http://127.0.0.1:8080", "http://[::ffff:7f00:1]:8080/", true),
+            (
+                "http://127.0.0.1:8080",
+                "http://[::ffff:7f00:1]:8080/",
+                true,
+            ),
             ("http://127.0.0.1:8080", "http://127.0.0.2:8080/", false),
-            ("https://bücher.example", "https://xn--bcher-kva.example/", true),
+            (
+                "https://bücher.example",
+                "https://xn--bcher-kva.example/",
+                true,
+            ),
         ];
         for (entry, url, want) in cases {
             assert_eq!(allowed(entry, url), want, "{entry} vs {url}");

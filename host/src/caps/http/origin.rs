@@ -160,7 +160,10 @@ mod tests {
         let cases = [
             ("https://API.Hetzner.Cloud/v1", "https://api.hetzner.cloud"),
             ("https://api.hetzner.cloud./v1", "https://api.hetzner.cloud"),
-            ("https://api.hetzner.cloud:443/", "https://api.hetzner.cloud"),
+            (
+                "https://api.hetzner.cloud:443/",
+                "https://api.hetzner.cloud",
+            ),
             ("http://2130706433/", "http://127.0.0.1"),
             ("http://0x7f.1/", "http://127.0.0.1"),
             ("http://[::ffff:127.0.0.1]:8080/", "http://127.0.0.1:8080"),
@@ -177,7 +180,10 @@ mod tests {
         let cases = [
             ("https://user:pw@api.hetzner.cloud/", OriginError::UserInfo),
             ("https://user@api.hetzner.cloud/", OriginError::UserInfo),
-            ("ftp://api.hetzner.cloud/", OriginError::Scheme("ftp".into())),
+            (
+                "ftp://api.hetzner.cloud/",
+                OriginError::Scheme("ftp".into()),
+            ),
             ("file:///etc/passwd", OriginError::Scheme("file".into())),
             ("/v1/servers", OriginError::NotAUrl),
         ];

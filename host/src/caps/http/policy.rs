@@ -120,7 +120,10 @@ impl HttpPolicy {
         if grant.hosts.allows(origin) {
             Ok(())
         } else {
-            Err(PolicyError::SecretWrongHost(name.to_string(), origin.clone()))
+            Err(PolicyError::SecretWrongHost(
+                name.to_string(),
+                origin.clone(),
+            ))
         }
     }
 
@@ -208,8 +211,11 @@ mod tests {
                 "http://127.0.0.1:9000",
             ])
             .unwrap(),
-            granted_hosts: Allowlist::parse(&["https://api.hetzner.cloud", "http://127.0.0.1:9000"])
-                .unwrap(),
+            granted_hosts: Allowlist::parse(&[
+                "https://api.hetzner.cloud",
+                "http://127.0.0.1:9000",
+            ])
+            .unwrap(),
             declared_secrets: ["hcloud-token", "shown", "ungranted"]
                 .map(String::from)
                 .into(),
@@ -227,7 +233,10 @@ mod tests {
         let route = policy()
             .route("https://api.hetzner.cloud/v1/servers?name=a")
             .unwrap();
-        assert_eq!(route.url.as_str(), "http://127.0.0.1:4000/v1/servers?name=a");
+        assert_eq!(
+            route.url.as_str(),
+            "http://127.0.0.1:4000/v1/servers?name=a"
+        );
         assert_eq!(route.logical.to_string(), "https://api.hetzner.cloud");
         assert!(route.internal_ok);
     }

@@ -139,7 +139,9 @@ pub struct HttpCap {
 
 impl std::fmt::Debug for HttpCap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpCap").field("policy", &self.policy).finish()
+        f.debug_struct("HttpCap")
+            .field("policy", &self.policy)
+            .finish()
     }
 }
 
@@ -209,7 +211,10 @@ impl HttpCap {
             if let Some(b) = &body {
                 builder = builder.body(b.clone());
             }
-            let resp = builder.send().await.map_err(|e| describe_send_error(&e, &dest))?;
+            let resp = builder
+                .send()
+                .await
+                .map_err(|e| describe_send_error(&e, &dest))?;
             let status = resp.status().as_u16();
             if resp.status().is_redirection()
                 && let Some(location) = resp.headers().get(reqwest::header::LOCATION)
@@ -253,10 +258,7 @@ impl HttpCap {
             ));
         }
         if req.url.len() > self.limits.max_url_len {
-            return deny(format!(
-                "URL longer than {} bytes",
-                self.limits.max_url_len
-            ));
+            return deny(format!("URL longer than {} bytes", self.limits.max_url_len));
         }
         if req.headers.len() > self.limits.max_headers {
             return deny(format!("more than {} headers", self.limits.max_headers));
@@ -298,10 +300,9 @@ impl HttpCap {
     ) -> Result<crate::secrets::SecretValue, HttpError> {
         let value = |name: &str| -> Result<&str, HttpError> {
             self.policy.check_attach(name, origin)?;
-            self.secrets
-                .get(name)
-                .map(|v| v.expose())
-                .ok_or_else(|| HttpError::Denied(format!("secret `{name}` has no value in this run")))
+            self.secrets.get(name).map(|v| v.expose()).ok_or_else(|| {
+                HttpError::Denied(format!("secret `{name}` has no value in this run"))
+            })
         };
         let header = match cred {
             CredentialRef::Bearer(name) => format!("Bearer {}", value(name)?),
@@ -312,7 +313,8 @@ impl HttpCap {
                 format!("{prefix}{}", value(secret)?)
             }
             CredentialRef::Basic { username, password } => {
-                let raw = zeroize::Zeroizing::new(format!("{}:{}", value(username)?, value(password)?));
+                let raw =
+                    zeroize::Zeroizing::new(format!("{}:{}", value(username)?, value(password)?));
                 format!(
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())

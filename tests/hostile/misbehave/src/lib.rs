@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use tazhost_sdk::http::{Credential, Request};
-use tazhost_sdk::{Error, Guest, Node, NodeSpec, PluginInfo, error, log, secrets, time};
+use tazhost_sdk::{Error, Guest, Node, NodeSpec, PluginInfo, crypto, error, log, secrets, time};
 
 #[derive(Deserialize)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
@@ -30,6 +30,8 @@ enum Mode {
     Panic,
     /// The names of the granted secrets, as an error.
     ListSecrets,
+    /// Not hostile: `count` cheap guest-to-host calls, for the benchmarks.
+    HostCalls { count: u64 },
 }
 
 struct Misbehave;
@@ -114,6 +116,12 @@ impl Guest for Misbehave {
             },
             Mode::Panic => panic!("hostile panic"),
             Mode::ListSecrets => Err(error::provider(secrets::granted().join(","))),
+            Mode::HostCalls { count } => {
+                for _ in 0..count {
+                    std::hint::black_box(crypto::random_bytes(0));
+                }
+                Ok(vec![])
+            }
         }
     }
 
