@@ -37,7 +37,7 @@ fn cap(granted: &[&str], endpoints: &[(&str, &str)], limits: HttpLimits) -> Http
         .into(),
         endpoints: HttpPolicy::parse_endpoints(endpoints.iter().map(|(a, b)| (a, b))).unwrap(),
     };
-    HttpCap::new(Arc::new(policy), Arc::new(secrets), limits).unwrap()
+    HttpCap::new(Arc::new(policy), Arc::new(secrets), limits)
 }
 
 fn get(url: &str) -> OutboundRequest {

@@ -63,9 +63,6 @@ pub enum RunError {
         /// I/O error.
         source: std::io::Error,
     },
-    /// The HTTP client could not be built.
-    #[error("{0}")]
-    Http(String),
 }
 
 /// A provider ready to be called.
@@ -183,8 +180,7 @@ impl Session {
                 secrets.clone(),
                 http_limits,
                 sink.clone(),
-            )
-            .map_err(|e| RunError::Http(e.to_string()))?;
+            );
             providers.insert(
                 key.clone(),
                 ProviderHandle {

@@ -3,8 +3,6 @@
 use serde::Deserialize;
 use tazhost_sdk::{Error, error};
 
-use crate::DEFAULT_TOKEN_SECRET;
-
 /// Hetzner settings. Unknown fields are refused so that typos do not go unnoticed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,9 +11,6 @@ pub struct Config {
     /// absent.
     #[serde(default)]
     pub location: Option<String>,
-    /// Name of the granted secret holding the API token.
-    #[serde(default = "default_token_secret")]
-    pub token_secret: String,
     /// Ids of private networks to attach new servers to.
     #[serde(default)]
     pub networks: Vec<u64>,
@@ -30,10 +25,6 @@ pub struct Config {
     pub create_timeout_s: u32,
 }
 
-fn default_token_secret() -> String {
-    DEFAULT_TOKEN_SECRET.to_owned()
-}
-
 fn default_poll_interval_ms() -> u32 {
     1000
 }
@@ -46,7 +37,6 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             location: None,
-            token_secret: default_token_secret(),
             networks: Vec::new(),
             firewalls: Vec::new(),
             poll_interval_ms: default_poll_interval_ms(),
@@ -76,18 +66,6 @@ impl Config {
                     "location {loc:?} is not a Hetzner location name (like \"fsn1\")"
                 ));
             }
-        }
-        if self.token_secret.trim().is_empty()
-            || self.token_secret.len() > 128
-            || self
-                .token_secret
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return bad(format!(
-                "token_secret {:?} is not a secret name",
-                self.token_secret
-            ));
         }
         for (field, ids) in [("networks", &self.networks), ("firewalls", &self.firewalls)] {
             if ids.len() > 100 {
@@ -134,7 +112,6 @@ mod tests {
         assert_eq!(Config::parse("").unwrap(), Config::default());
         assert_eq!(Config::parse("{}").unwrap(), Config::default());
         let d = Config::default();
-        assert_eq!(d.token_secret, "hcloud-token");
         assert_eq!(d.poll_interval_ms, 1000);
         assert_eq!(d.create_timeout_s, 600);
         assert!(d.location.is_none() && d.networks.is_empty() && d.firewalls.is_empty());
@@ -143,12 +120,11 @@ mod tests {
     #[test]
     fn full() {
         let c = Config::parse(
-            r#"{"location":"fsn1","token_secret":"other-token","networks":[1,2],
+            r#"{"location":"fsn1","networks":[1,2],
                 "firewalls":[3],"poll_interval_ms":250,"create_timeout_s":30}"#,
         )
         .unwrap();
         assert_eq!(c.location.as_deref(), Some("fsn1"));
-        assert_eq!(c.token_secret, "other-token");
         assert_eq!(c.networks, vec![1, 2]);
         assert_eq!(c.firewalls, vec![3]);
         assert_eq!(c.poll_interval_ms, 250);
@@ -160,7 +136,7 @@ mod tests {
         assert!(err(r#"{"endpoint":"http://x"}"#).contains("unknown field `endpoint`"));
         assert!(err(r#"{"location":"FSN 1"}"#).contains("location"));
         assert!(err(r#"{"location":""}"#).contains("location"));
-        assert!(err(r#"{"token_secret":" "}"#).contains("token_secret"));
+        assert!(err(r#"{"token_secret":"x"}"#).contains("unknown field `token_secret`"));
         assert!(err(r#"{"networks":[0]}"#).contains("id 0"));
         assert!(err(r#"{"firewalls":[5,5]}"#).contains("twice"));
         assert!(err(r#"{"networks":[-1]}"#).contains("invalid config"));

@@ -1,13 +1,13 @@
 //! tazhost provider plugin for Hetzner Cloud.
 //!
 //! Talks only to `https://api.hetzner.cloud/v1` (tests point it elsewhere through the host,
-//! which maps that declared origin to an operator-given endpoint). Every request carries the
-//! host-held bearer token named by `token_secret`.
+//! which maps that declared origin to an operator-given endpoint). Every request asks the host
+//! to attach the bearer token it holds as the secret `hcloud-token`; the plugin never sees it.
 //!
 //! Configuration (`[providers.hetzner.config]`, as JSON; all fields optional):
 //!
 //! ```json
-//! { "location": "fsn1", "token_secret": "hcloud-token", "networks": [12], "firewalls": [34],
+//! { "location": "fsn1", "networks": [12], "firewalls": [34],
 //!   "poll_interval_ms": 1000, "create_timeout_s": 600 }
 //! ```
 
@@ -25,8 +25,8 @@ use config::Config;
 
 /// The only origin this plugin talks to.
 pub const API_ORIGIN: &str = "https://api.hetzner.cloud";
-/// Default name of the secret holding the API token.
-pub const DEFAULT_TOKEN_SECRET: &str = "hcloud-token";
+/// The secret holding the API token, as declared in `describe()`.
+pub const TOKEN_SECRET: &str = "hcloud-token";
 /// Hetzner's limit on `user_data`.
 pub const MAX_USER_DATA: usize = 32 * 1024;
 
@@ -38,7 +38,7 @@ impl Guest for Hetzner {
             "hetzner",
             env!("CARGO_PKG_VERSION"),
             &[API_ORIGIN],
-            &[DEFAULT_TOKEN_SECRET],
+            &[TOKEN_SECRET],
         )
     }
 
@@ -47,12 +47,12 @@ impl Guest for Hetzner {
     }
 
     fn list(config: String, selector: Vec<(String, String)>) -> Result<Vec<Node>, Error> {
-        let cfg = Config::parse(&config)?;
+        Config::parse(&config)?;
         let mut nodes = Vec::new();
         let mut page = 1u64;
         loop {
             let url = api::servers_url(&selector, page);
-            let answer: ServersPage = get(&cfg, &url).send_json()?;
+            let answer: ServersPage = get(&url).send_json()?;
             nodes.extend(answer.servers.into_iter().map(api::Server::into_node));
             match api::next_page(&answer.meta, page) {
                 Some(next) => page = next,
@@ -70,7 +70,7 @@ impl Guest for Hetzner {
 
         let body = api::create_body(&cfg, &spec, &user_data);
         let req = Request::post(format!("{API_ORIGIN}/v1/servers"))
-            .bearer(&cfg.token_secret)
+            .bearer(TOKEN_SECRET)
             .header("accept", "application/json")
             .json(&body);
         log::info(&format!(
@@ -90,7 +90,7 @@ impl Guest for Hetzner {
                 "server {} already exists (left by an earlier run?); waiting for it",
                 spec.name
             ));
-            let existing = find_by_name(&cfg, &spec.name).map_err(|e| with_context(e, &ctx))?;
+            let existing = find_by_name(&spec.name).map_err(|e| with_context(e, &ctx))?;
             let Some(existing) = existing else {
                 return Err(error::provider(format!(
                     "{ctx}: the name is taken, but no server of that name is visible"
@@ -114,7 +114,7 @@ impl Guest for Hetzner {
         let interval = Duration::from_millis(cfg.poll_interval_ms.into());
         let mut spent = Duration::ZERO;
         if let Some(action) = action {
-            spent = wait_for_action(&cfg, action, interval, timeout, &spec.name)
+            spent = wait_for_action(action, interval, timeout, &spec.name)
                 .map_err(|e| with_context(e, &ctx))?;
         }
 
@@ -122,7 +122,7 @@ impl Guest for Hetzner {
         let node = poll_until(interval, timeout.saturating_sub(spent), || {
             polls += 1;
             let answer: ServerAnswer =
-                get(&cfg, &format!("{API_ORIGIN}/v1/servers/{server_id}")).send_json()?;
+                get(&format!("{API_ORIGIN}/v1/servers/{server_id}")).send_json()?;
             if answer.server.status == "running" {
                 return Ok(Some(answer.server.into_node()));
             }
@@ -156,7 +156,7 @@ impl Guest for Hetzner {
         let ctx = format!("deleting server {id}");
         log::info(&format!("deleting server {id}"));
         let resp = Request::delete(format!("{API_ORIGIN}/v1/servers/{id}"))
-            .bearer(&cfg.token_secret)
+            .bearer(TOKEN_SECRET)
             .header("accept", "application/json")
             .send()
             .map_err(|e| with_context(e, &ctx))?;
@@ -170,7 +170,7 @@ impl Guest for Hetzner {
             let answer: ActionAnswer = resp.json().map_err(|e| with_context(e, &ctx))?;
             let timeout = Duration::from_secs(cfg.create_timeout_s.into());
             let interval = Duration::from_millis(cfg.poll_interval_ms.into());
-            wait_for_action(&cfg, answer.action, interval, timeout, &id.to_string())
+            wait_for_action(answer.action, interval, timeout, &id.to_string())
                 .map_err(|e| with_context(e, &ctx))?;
         }
         Ok(())
@@ -178,8 +178,8 @@ impl Guest for Hetzner {
 }
 
 /// A GET with the token, retries and JSON `accept`.
-fn get(cfg: &Config, url: &str) -> Request {
-    Request::get(url).bearer(&cfg.token_secret)
+fn get(url: &str) -> Request {
+    Request::get(url).bearer(TOKEN_SECRET)
 }
 
 fn check_spec(spec: &NodeSpec, user_data: &str) -> Result<(), Error> {
@@ -202,15 +202,14 @@ fn check_spec(spec: &NodeSpec, user_data: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn find_by_name(cfg: &Config, name: &str) -> Result<Option<api::Server>, Error> {
+fn find_by_name(name: &str) -> Result<Option<api::Server>, Error> {
     let url = format!("{API_ORIGIN}/v1/servers?name={}", api::percent_encode(name));
-    let page: ServersPage = get(cfg, &url).send_json()?;
+    let page: ServersPage = get(&url).send_json()?;
     Ok(page.servers.into_iter().find(|s| s.name == name))
 }
 
 /// Polls an action until it succeeds; returns the time slept.
 fn wait_for_action(
-    cfg: &Config,
     action: Action,
     interval: Duration,
     timeout: Duration,
@@ -222,7 +221,7 @@ fn wait_for_action(
     let result = poll_until(interval, timeout, || {
         if polls > 0 {
             let answer: ActionAnswer =
-                get(cfg, &format!("{API_ORIGIN}/v1/actions/{}", current.id)).send_json()?;
+                get(&format!("{API_ORIGIN}/v1/actions/{}", current.id)).send_json()?;
             current = answer.action;
         }
         polls += 1;

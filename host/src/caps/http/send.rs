@@ -5,7 +5,7 @@ use super::policy::{HttpPolicy, PolicyError};
 use crate::secrets::SecretSet;
 use base64::Engine as _;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Size and time limits of the http capability. Defaults are generous for cloud APIs and small
@@ -131,10 +131,17 @@ pub struct HttpCap {
     policy: Arc<HttpPolicy>,
     secrets: Arc<SecretSet>,
     limits: HttpLimits,
+    /// Built on the first request: building a TLS client costs milliseconds, and most plugin
+    /// calls (`describe`, `validate`) never send one.
+    clients: Arc<OnceLock<Result<Clients, String>>>,
+}
+
+/// The two clients of a plugin.
+struct Clients {
     /// Refuses to connect to internal addresses after DNS.
-    public_client: reqwest::Client,
+    public: reqwest::Client,
     /// For destinations the operator named explicitly.
-    operator_client: reqwest::Client,
+    operator: reqwest::Client,
 }
 
 impl std::fmt::Debug for HttpCap {
@@ -146,30 +153,39 @@ impl std::fmt::Debug for HttpCap {
 }
 
 impl HttpCap {
-    /// Build the capability (and its two HTTP clients).
-    pub fn new(
-        policy: Arc<HttpPolicy>,
-        secrets: Arc<SecretSet>,
-        limits: HttpLimits,
-    ) -> Result<Self, HttpError> {
-        let build = |internal_ok: bool| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(limits.request_timeout)
-                .connect_timeout(Duration::from_secs(15))
-                .dns_resolver(Arc::new(GuardedResolver { internal_ok }))
-                .user_agent(concat!("tazhost/", env!("CARGO_PKG_VERSION")))
-                .no_proxy()
-                .build()
-                .map_err(|e| HttpError::Transient(format!("cannot build HTTP client: {e}")))
-        };
-        Ok(Self {
-            public_client: build(false)?,
-            operator_client: build(true)?,
+    /// The capability under `policy`.
+    pub fn new(policy: Arc<HttpPolicy>, secrets: Arc<SecretSet>, limits: HttpLimits) -> Self {
+        Self {
             policy,
             secrets,
             limits,
-        })
+            clients: Arc::default(),
+        }
+    }
+
+    fn client(&self, internal_ok: bool) -> Result<&reqwest::Client, HttpError> {
+        let clients = self.clients.get_or_init(|| {
+            let build = |internal_ok: bool| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(self.limits.request_timeout)
+                    .connect_timeout(Duration::from_secs(15))
+                    .dns_resolver(Arc::new(GuardedResolver { internal_ok }))
+                    .user_agent(concat!("tazhost/", env!("CARGO_PKG_VERSION")))
+                    .no_proxy()
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            };
+            Ok(Clients {
+                public: build(false)?,
+                operator: build(true)?,
+            })
+        });
+        match clients {
+            Ok(c) if internal_ok => Ok(&c.operator),
+            Ok(c) => Ok(&c.public),
+            Err(e) => Err(HttpError::Transient(e.clone())),
+        }
     }
 
     /// The policy.
@@ -196,11 +212,7 @@ impl HttpCap {
             {
                 return Err(PolicyError::Internal(dest).into());
             }
-            let client = if route.internal_ok {
-                &self.operator_client
-            } else {
-                &self.public_client
-            };
+            let client = self.client(route.internal_ok)?;
             let mut builder = client.request(method.clone(), url.clone());
             for (name, value) in &req.headers {
                 builder = builder.header(name.as_str(), value.as_str());
