@@ -175,3 +175,32 @@ async fn a_plugin_whose_sha256_differs_from_the_pin_is_refused() {
     );
     assert_eq!(fake.request_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_server_with_a_node_name_is_not_adopted() {
+    let fake = fake().await;
+    // Someone else's server already has the name tazhost wants, without tazhost's labels.
+    let created = reqwest::Client::new()
+        .post(format!("{}/v1/servers", fake.base_url()))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({
+                "name": "tazlab-k8s-control-1", "server_type": "cx22", "image": "ubuntu-24.04"
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let dir = cluster(&fake, 1);
+    let out = tazhost_in(&dir, TOKEN, &["run"]).await;
+    assert!(!out.status.success());
+    let text = output_text(&out);
+    assert!(text.contains("refusing to adopt it"), "{text}");
+    let servers = fake.servers();
+    assert_eq!(servers.len(), 1, "nothing created, nothing taken over");
+    assert!(servers[0].labels.is_empty());
+    assert_no_token(&[&out]);
+}
