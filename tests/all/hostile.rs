@@ -392,3 +392,15 @@ async fn bytes_that_are_not_a_component_are_refused() {
         .unwrap_err();
     assert!(matches!(err, PluginError::Invalid { .. }), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chatty_plugin_is_cut_off_in_the_log_not_trapped() {
+    let h = Harness::new("").await;
+    let err = h
+        .attack(serde_json::json!({"mode": "chatty", "bytes": 1_000_000}))
+        .await;
+    assert_eq!(guest(&err), &GuestError::Provider("printed".into()));
+    let logs = h.logs.text();
+    assert!(logs.contains("[stdout] yyyy"), "{}", &logs[..200.min(logs.len())]);
+    assert!(logs.contains("more bytes dropped"), "the log says output was cut");
+}

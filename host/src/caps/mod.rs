@@ -17,7 +17,6 @@ use crate::secrets::{Redactor, SecretSet};
 use http::{HttpCap, HttpPolicy};
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// What one plugin is lent, shared by all of its calls.
@@ -74,8 +73,8 @@ pub struct CallState {
     pub(crate) caps: Arc<PluginCaps>,
     wasi: WasiCtx,
     table: ResourceTable,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: wasi::CapturedOutput,
+    stderr: wasi::CapturedOutput,
     pub(crate) limiter: crate::runtime::MemoryLimiter,
     pub(crate) cpu_ticks: u64,
 }
@@ -83,8 +82,8 @@ pub struct CallState {
 impl CallState {
     /// A fresh state for one call.
     pub fn new(caps: Arc<PluginCaps>, memory_cap: usize) -> Self {
-        let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT);
-        let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT);
+        let stdout = wasi::CapturedOutput::new(CAPTURED_OUTPUT);
+        let stderr = wasi::CapturedOutput::new(CAPTURED_OUTPUT);
         let wasi = wasi::empty_ctx(stdout.clone(), stderr.clone());
         Self {
             caps,
@@ -100,11 +99,17 @@ impl CallState {
     /// Send what the guest printed to the log, one redacted line at a time.
     pub fn flush_output(&self) {
         for (pipe, stream) in [(&self.stdout, "stdout"), (&self.stderr, "stderr")] {
-            let bytes = pipe.contents();
+            let (bytes, dropped) = pipe.contents();
             for line in String::from_utf8_lossy(&bytes).lines() {
                 if !line.trim().is_empty() {
                     self.caps.log(LogLevel::Info, &format!("[{stream}] {line}"));
                 }
+            }
+            if dropped > 0 {
+                self.caps.log(
+                    LogLevel::Warn,
+                    &format!("[{stream}] {dropped} more bytes dropped (only {CAPTURED_OUTPUT} are kept per call)"),
+                );
             }
         }
     }

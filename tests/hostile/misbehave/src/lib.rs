@@ -30,6 +30,8 @@ enum Mode {
     Panic,
     /// The names of the granted secrets, as an error.
     ListSecrets,
+    /// Print `bytes` bytes to stdout in 100-byte lines, then fail with "printed".
+    Chatty { bytes: usize },
     /// Not hostile: `count` cheap guest-to-host calls, for the benchmarks.
     HostCalls { count: u64 },
 }
@@ -116,6 +118,13 @@ impl Guest for Misbehave {
             },
             Mode::Panic => panic!("hostile panic"),
             Mode::ListSecrets => Err(error::provider(secrets::granted().join(","))),
+            Mode::Chatty { bytes } => {
+                let line = "y".repeat(99);
+                for _ in 0..bytes / 100 {
+                    println!("{line}");
+                }
+                Err(error::provider("printed"))
+            }
             Mode::HostCalls { count } => {
                 for _ in 0..count {
                     std::hint::black_box(crypto::random_bytes(0));
