@@ -401,6 +401,13 @@ async fn a_chatty_plugin_is_cut_off_in_the_log_not_trapped() {
         .await;
     assert_eq!(guest(&err), &GuestError::Provider("printed".into()));
     let logs = h.logs.text();
-    assert!(logs.contains("[stdout] yyyy"), "{}", &logs[..200.min(logs.len())]);
-    assert!(logs.contains("more bytes dropped"), "the log says output was cut");
+    assert!(
+        logs.contains("[stdout] yyyy"),
+        "{}",
+        &logs[..200.min(logs.len())]
+    );
+    assert!(
+        logs.contains("more bytes dropped"),
+        "the log says output was cut"
+    );
 }
