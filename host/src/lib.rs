@@ -8,6 +8,7 @@
 //! - [`run`]: the bootstrap itself: plan, apply, destroy.
 //! - [`report`]: what the CLI prints.
 
+pub mod archive;
 pub mod caps;
 pub mod config;
 pub mod report;

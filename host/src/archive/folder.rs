@@ -1,0 +1,460 @@
+//! The archive's plaintext: a tar of the secrets folder, packed from disk and unpacked into
+//! memory only. Unpacking refuses paths that leave the folder, links that point outside it,
+//! device files, duplicates, and more bytes or entries than the limits allow.
+
+use super::ArchiveError;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Component, Path};
+use zeroize::Zeroizing;
+
+/// Bounds on what an archive may unpack to.
+#[derive(Debug, Clone)]
+pub struct FolderLimits {
+    /// Total bytes of file contents (256 MiB: secrets folders are kilobytes; this stops bombs).
+    pub max_total_bytes: u64,
+    /// Entries of any kind (10 000).
+    pub max_entries: usize,
+}
+
+impl Default for FolderLimits {
+    fn default() -> Self {
+        Self {
+            max_total_bytes: 256 << 20,
+            max_entries: 10_000,
+        }
+    }
+}
+
+/// One file of the folder, in memory, zeroized on drop.
+pub struct SecretFile {
+    /// Unix permission bits from the archive.
+    pub mode: u32,
+    data: Zeroizing<Vec<u8>>,
+}
+
+impl SecretFile {
+    /// The contents.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SecretFile({} bytes, mode {:o}, [redacted])",
+            self.data.len(),
+            self.mode
+        )
+    }
+}
+
+/// A secrets folder held in memory. Paths are relative, `/`-separated, never `..`.
+#[derive(Debug, Default)]
+pub struct SecretFolder {
+    /// Regular files.
+    pub files: BTreeMap<String, SecretFile>,
+    /// Directories (with their modes).
+    pub dirs: BTreeMap<String, u32>,
+    /// Symlinks and their (relative, inside) targets.
+    pub symlinks: BTreeMap<String, String>,
+}
+
+impl SecretFolder {
+    /// A file's contents.
+    pub fn get(&self, path: &str) -> Option<&SecretFile> {
+        self.files.get(path)
+    }
+}
+
+/// A `Vec` sink that never leaves a copy behind: when it grows, the old buffer is zeroized.
+#[derive(Default)]
+pub(crate) struct SecureBuf(pub(crate) Zeroizing<Vec<u8>>);
+
+impl Write for SecureBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > self.0.capacity() {
+            let want = (self.0.len() + buf.len())
+                .max(2 * self.0.capacity())
+                .max(4096);
+            let mut bigger = Zeroizing::new(Vec::with_capacity(want));
+            bigger.extend_from_slice(&self.0);
+            self.0 = bigger;
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Tar `dir` (recursively, in name order; modes and symlinks kept, owners and times dropped).
+pub fn pack(dir: &Path) -> Result<Zeroizing<Vec<u8>>, ArchiveError> {
+    let mut builder = tar::Builder::new(SecureBuf::default());
+    add_dir(&mut builder, dir, "")?;
+    let buf = builder
+        .into_inner()
+        .map_err(ArchiveError::io("building the tar"))?;
+    Ok(buf.0)
+}
+
+fn add_dir(
+    builder: &mut tar::Builder<SecureBuf>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(), ArchiveError> {
+    let read = |e| ArchiveError::io(format!("reading {}", dir.display()))(e);
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .collect::<Result<_, _>>()
+        .map_err(read)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(ArchiveError::io(format!("reading {}", path.display())))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(mode_of(&meta));
+        header.set_mtime(0);
+        let ft = meta.file_type();
+        let io_err = |e| ArchiveError::io(format!("adding {}", path.display()))(e);
+        if ft.is_dir() {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, format!("{rel}/"), std::io::empty())
+                .map_err(io_err)?;
+            add_dir(builder, &path, &rel)?;
+        } else if ft.is_file() {
+            let data = Zeroizing::new(std::fs::read(&path).map_err(io_err)?);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(data.len() as u64);
+            builder
+                .append_data(&mut header, &rel, &data[..])
+                .map_err(io_err)?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(io_err)?;
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, &rel, &target)
+                .map_err(io_err)?;
+        } else {
+            return Err(ArchiveError::SpecialFile(rel));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    if meta.is_dir() { 0o700 } else { 0o600 }
+}
+
+/// A path inside the folder, made canonical, or `None` if it leaves it.
+fn inside(path: &Path) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Where a symlink at `link` pointing to `target` lands, if inside the folder.
+fn link_target_inside(link: &str, target: &Path) -> Option<String> {
+    if target.is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop(); // the link's own name
+    let mut owned: Vec<String> = parts.into_iter().map(str::to_string).collect();
+    for c in target.components() {
+        match c {
+            Component::Normal(p) => owned.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                owned.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(owned.join("/"))
+}
+
+/// Unpack a tar into memory, checking every entry.
+pub fn unpack(tar_bytes: &[u8], limits: &FolderLimits) -> Result<SecretFolder, ArchiveError> {
+    let mut archive = tar::Archive::new(tar_bytes);
+    let mut folder = SecretFolder::default();
+    let mut seen = BTreeSet::new();
+    let mut total = 0u64;
+    let entries = archive
+        .entries()
+        .map_err(|e| ArchiveError::Tar(e.to_string()))?;
+    for (count, entry) in entries.enumerate() {
+        if count >= limits.max_entries {
+            return Err(ArchiveError::TooManyEntries {
+                limit: limits.max_entries,
+            });
+        }
+        let mut entry = entry.map_err(|e| ArchiveError::Tar(e.to_string()))?;
+        let raw = entry
+            .path()
+            .map_err(|e| ArchiveError::Tar(e.to_string()))?
+            .into_owned();
+        let shown = raw.to_string_lossy().into_owned();
+        let path = inside(&raw).ok_or_else(|| ArchiveError::PathEscapes(shown.clone()))?;
+        if path.is_empty() {
+            continue; // "./" itself
+        }
+        if !seen.insert(path.clone()) {
+            return Err(ArchiveError::DuplicatePath(path));
+        }
+        let mode = entry.header().mode().unwrap_or(0o600) & 0o7777;
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let size = entry.size();
+                total = total.saturating_add(size);
+                if total > limits.max_total_bytes {
+                    return Err(ArchiveError::TooLarge {
+                        limit: limits.max_total_bytes,
+                    });
+                }
+                let mut data = Zeroizing::new(vec![0u8; size as usize]);
+                entry
+                    .read_exact(&mut data)
+                    .map_err(|e| ArchiveError::Tar(e.kind().to_string()))?;
+                folder.files.insert(path, SecretFile { mode, data });
+            }
+            tar::EntryType::Directory => {
+                folder.dirs.insert(path, mode);
+            }
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| ArchiveError::Tar(e.to_string()))?
+                    .ok_or_else(|| ArchiveError::Tar(format!("symlink `{path}` has no target")))?;
+                link_target_inside(&path, &target)
+                    .ok_or_else(|| ArchiveError::LinkEscapes(path.clone()))?;
+                folder
+                    .symlinks
+                    .insert(path, target.to_string_lossy().into_owned());
+            }
+            tar::EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| ArchiveError::Tar(e.to_string()))?
+                    .ok_or_else(|| ArchiveError::Tar(format!("hardlink `{path}` has no target")))?;
+                let target =
+                    inside(&target).ok_or_else(|| ArchiveError::LinkEscapes(path.clone()))?;
+                let Some(source) = folder.files.get(&target) else {
+                    return Err(ArchiveError::LinkEscapes(path));
+                };
+                total = total.saturating_add(source.data.len() as u64);
+                if total > limits.max_total_bytes {
+                    return Err(ArchiveError::TooLarge {
+                        limit: limits.max_total_bytes,
+                    });
+                }
+                let copy = SecretFile {
+                    mode: source.mode,
+                    data: source.data.clone(),
+                };
+                folder.files.insert(path, copy);
+            }
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
+            _ => return Err(ArchiveError::SpecialFile(path)),
+        }
+    }
+    Ok(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        build(&mut b);
+        b.into_inner().unwrap()
+    }
+
+    fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o600);
+        h
+    }
+
+    /// Write a raw name into a header, bypassing the tar crate's own `..` checks, the way a
+    /// hostile archive would.
+    fn raw_name(h: &mut tar::Header, name: &str) {
+        let bytes = &mut h.as_old_mut().name;
+        bytes.fill(0);
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+    }
+
+    #[test]
+    fn pack_then_unpack_keeps_files_modes_dirs_and_inside_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("vault")).unwrap();
+        std::fs::write(dir.path().join("vault/vault-unseal-key-1"), "k1").unwrap();
+        std::fs::write(dir.path().join("token"), "t0ken").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.path().join("token"),
+                std::fs::Permissions::from_mode(0o640),
+            )
+            .unwrap();
+            std::os::unix::fs::symlink("vault/vault-unseal-key-1", dir.path().join("first"))
+                .unwrap();
+        }
+        let tar = pack(dir.path()).unwrap();
+        let folder = unpack(&tar, &FolderLimits::default()).unwrap();
+        assert_eq!(
+            folder.get("vault/vault-unseal-key-1").unwrap().data(),
+            b"k1"
+        );
+        assert_eq!(folder.get("token").unwrap().data(), b"t0ken");
+        assert!(folder.dirs.contains_key("vault"));
+        #[cfg(unix)]
+        {
+            assert_eq!(folder.get("token").unwrap().mode, 0o640);
+            assert_eq!(folder.symlinks["first"], "vault/vault-unseal-key-1");
+        }
+        assert!(
+            !format!("{folder:?}").contains("t0ken"),
+            "Debug never shows contents"
+        );
+    }
+
+    #[test]
+    fn hostile_entries_are_refused() {
+        let escape = tar_with(|b| {
+            let mut h = header(tar::EntryType::Regular, 1);
+            raw_name(&mut h, "../../etc/cron.d/x");
+            b.append(&h, &b"x"[..]).unwrap();
+        });
+        assert!(matches!(
+            unpack(&escape, &FolderLimits::default()),
+            Err(ArchiveError::PathEscapes(_))
+        ));
+
+        let absolute = tar_with(|b| {
+            let mut h = header(tar::EntryType::Regular, 1);
+            raw_name(&mut h, "/etc/passwd");
+            b.append(&h, &b"x"[..]).unwrap();
+        });
+        assert!(matches!(
+            unpack(&absolute, &FolderLimits::default()),
+            Err(ArchiveError::PathEscapes(_))
+        ));
+
+        let symlink_out = tar_with(|b| {
+            let mut h = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, "a/link", "../../outside").unwrap();
+        });
+        assert!(matches!(
+            unpack(&symlink_out, &FolderLimits::default()),
+            Err(ArchiveError::LinkEscapes(_))
+        ));
+
+        let symlink_abs = tar_with(|b| {
+            let mut h = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, "link", "/etc/shadow").unwrap();
+        });
+        assert!(matches!(
+            unpack(&symlink_abs, &FolderLimits::default()),
+            Err(ArchiveError::LinkEscapes(_))
+        ));
+
+        let hardlink_out = tar_with(|b| {
+            let mut h = header(tar::EntryType::Link, 0);
+            b.append_link(&mut h, "hard", "/etc/shadow").unwrap();
+        });
+        assert!(matches!(
+            unpack(&hardlink_out, &FolderLimits::default()),
+            Err(ArchiveError::LinkEscapes(_))
+        ));
+
+        let device = tar_with(|b| {
+            let mut h = header(tar::EntryType::Char, 0);
+            b.append_data(&mut h, "null", std::io::empty()).unwrap();
+        });
+        assert!(matches!(
+            unpack(&device, &FolderLimits::default()),
+            Err(ArchiveError::SpecialFile(_))
+        ));
+
+        let fifo = tar_with(|b| {
+            let mut h = header(tar::EntryType::Fifo, 0);
+            b.append_data(&mut h, "pipe", std::io::empty()).unwrap();
+        });
+        assert!(matches!(
+            unpack(&fifo, &FolderLimits::default()),
+            Err(ArchiveError::SpecialFile(_))
+        ));
+
+        let duplicate = tar_with(|b| {
+            for _ in 0..2 {
+                let mut h = header(tar::EntryType::Regular, 1);
+                b.append_data(&mut h, "same", &b"x"[..]).unwrap();
+            }
+        });
+        assert!(matches!(
+            unpack(&duplicate, &FolderLimits::default()),
+            Err(ArchiveError::DuplicatePath(_))
+        ));
+    }
+
+    #[test]
+    fn size_and_entry_limits_hold() {
+        let big = tar_with(|b| {
+            let mut h = header(tar::EntryType::Regular, 5000);
+            b.append_data(&mut h, "big", &vec![0u8; 5000][..]).unwrap();
+        });
+        let small = FolderLimits {
+            max_total_bytes: 4096,
+            max_entries: 3,
+        };
+        assert!(matches!(
+            unpack(&big, &small),
+            Err(ArchiveError::TooLarge { .. })
+        ));
+        let many = tar_with(|b| {
+            for i in 0..4 {
+                let mut h = header(tar::EntryType::Regular, 0);
+                b.append_data(&mut h, format!("f{i}"), std::io::empty())
+                    .unwrap();
+            }
+        });
+        assert!(matches!(
+            unpack(&many, &small),
+            Err(ArchiveError::TooManyEntries { .. })
+        ));
+    }
+}
