@@ -108,7 +108,7 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", tazhost::report::clean(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -231,7 +231,11 @@ async fn destroy(runtime: &Runtime, args: ClusterArgs, yes: bool) -> Result<Exit
     }
     eprintln!("These nodes will be deleted:");
     for (provider, n) in &nodes {
-        eprintln!("  - {} ({provider} {})", n.name, n.provider_id);
+        eprintln!(
+            "  - {} ({provider} {})",
+            report::clean(&n.name),
+            report::clean(&n.provider_id)
+        );
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -250,7 +254,7 @@ async fn destroy(runtime: &Runtime, args: ClusterArgs, yes: bool) -> Result<Exit
     let failures = report::failures(&outcomes);
     for o in &outcomes {
         if o.result.is_ok() {
-            println!("deleted {} ({})", o.name, o.provider);
+            println!("deleted {} ({})", report::clean(&o.name), o.provider);
         }
     }
     if failures.is_empty() {

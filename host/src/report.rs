@@ -6,6 +6,14 @@ use crate::runtime::bindings::Node;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
+/// Text from a plugin, made safe for a terminal: control characters (newlines, escapes) would
+/// let a plugin forge lines of a table or of the destroy confirmation.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// One node as JSON.
 pub fn node_json(pool: &str, provider: &str, n: &Node) -> Value {
     json!({
@@ -25,12 +33,12 @@ pub fn nodes_table<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Nod
         .into_iter()
         .map(|(pool, provider, n)| {
             [
-                n.name.clone(),
+                clean(&n.name),
                 pool.to_string(),
                 provider.to_string(),
-                n.provider_id.clone(),
-                n.status.clone(),
-                n.public_ipv4.clone().unwrap_or_else(|| "-".into()),
+                clean(&n.provider_id),
+                clean(&n.status),
+                n.public_ipv4.as_deref().map_or_else(|| "-".into(), clean),
             ]
         })
         .collect();
@@ -69,7 +77,8 @@ pub fn plan_text(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "  ? {} ({}) is not wanted by cluster.toml",
-                n.name, n.provider_id
+                clean(&n.name),
+                clean(&n.provider_id)
             );
         }
     }
@@ -99,7 +108,12 @@ pub fn plan_json(plan: &Plan) -> Value {
 pub fn failures(outcomes: &[NodeOutcome]) -> Vec<String> {
     outcomes
         .iter()
-        .filter_map(|o| o.result.as_ref().err().map(|e| format!("{}: {e}", o.name)))
+        .filter_map(|o| {
+            o.result
+                .as_ref()
+                .err()
+                .map(|e| clean(&format!("{}: {e}", o.name)))
+        })
         .collect()
 }
 

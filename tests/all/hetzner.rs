@@ -137,7 +137,7 @@ async fn user_data_over_32_kib_is_refused_before_anything_is_sent() {
     let out = tazhost_in(&dir, TOKEN, &["run"]).await;
     assert!(!out.status.success());
     let text = output_text(&out);
-    assert!(text.contains("32"), "{text}");
+    assert!(text.contains("Hetzner accepts at most 32768"), "{text}");
     assert!(fake.servers().is_empty());
 }
 

@@ -21,6 +21,10 @@ struct Harness {
 
 impl Harness {
     async fn new(limits: &str) -> Self {
+        Self::with_provider_config(limits, "", "").await
+    }
+
+    async fn with_provider_config(limits: &str, provider_extra: &str, pools: &str) -> Self {
         let echo = EchoServer::start().await;
         let toml = format!(
             r#"
@@ -31,10 +35,12 @@ api-token = {{ from = "env", var = "UNUSED_IN_THIS_TEST" }}
 reveal-me = {{ from = "env", var = "UNUSED_IN_THIS_TEST" }}
 [providers.misbehave]
 plugin = "{plugin}"
+{provider_extra}
 [providers.misbehave.grants]
 hosts = ["https://allowed.test"]
 secrets = [{{ name = "api-token" }}, {{ name = "reveal-me", reveal = true }}]
 endpoints = {{ "https://allowed.test" = "{echo}" }}
+{pools}
 [limits]
 {limits}
 "#,
@@ -118,6 +124,56 @@ async fn an_infinite_loop_is_stopped_by_the_cpu_budget() {
     // Not a timing assertion on speed, only that the budget (not the 30 s deadline) fired.
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
     h.still_alive().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_in_the_host_is_not_charged_to_the_cpu_budget() {
+    // 50 ms of CPU, but 3 s of sleeping in 1 s steps: only the deadline may stop it.
+    let h = Harness::new("cpu_ms = 50\nquery_timeout_s = 3").await;
+    let err = h.attack(serde_json::json!({"mode": "sleep-forever"})).await;
+    assert!(
+        matches!(err, PluginError::Deadline { secs: 3, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_echoing_the_credential_is_refused_so_the_plugin_never_reads_it() {
+    let h = Harness::new("").await;
+    let err = h
+        .attack(serde_json::json!({"mode": "http", "url": "https://allowed.test/echo", "secret": "api-token"}))
+        .await;
+    let GuestError::Denied(msg) = guest(&err) else {
+        panic!("{err}")
+    };
+    assert!(
+        msg.contains("contains the credential the host attached"),
+        "{msg}"
+    );
+    assert_eq!(
+        h.echo.requests().len(),
+        1,
+        "the request was sent; only the answer is withheld"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_without_the_requested_labels_are_ignored_by_plan() {
+    // misbehave's `http` mode answers `list` with one node that carries no labels at all.
+    let h = Harness::with_provider_config(
+        "",
+        r#"config = { mode = "http", url = "https://allowed.test/ok" }"#,
+        "[[pools]]\nname = \"p\"\nprovider = \"misbehave\"\ncount = 1\nsize = \"s\"\nimage = \"i\"\n",
+    )
+    .await;
+    let plan = h.session.plan().await.expect("plan");
+    assert!(
+        plan.pools[0].existing.is_empty(),
+        "{:?}",
+        plan.pools[0].existing
+    );
+    assert_eq!(plan.pools[0].to_create.len(), 1);
+    assert!(h.session.find_cluster_nodes().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +310,7 @@ async fn the_host_attaches_the_token_and_the_plugin_never_holds_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_secret_is_not_attached_to_a_host_it_is_not_granted_for() {
+async fn an_undeclared_secret_is_never_attached() {
     let h = Harness::new("").await;
     let err = h
         .attack(serde_json::json!({"mode": "http", "url": "https://allowed.test/ok", "secret": "not-declared"}))

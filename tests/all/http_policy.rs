@@ -111,7 +111,18 @@ async fn the_credential_is_attached_only_for_its_hosts_and_never_echoed() {
     req.credential = Some(CredentialRef::Bearer("tok".into()));
     let resp = c.send(req).await.unwrap();
     assert_eq!(resp.status, 200);
-    assert!(!String::from_utf8_lossy(&resp.body).contains(TOKEN));
+    let seen = &echo.requests()[0].1;
+    assert!(
+        seen.iter()
+            .any(|(k, v)| k == "authorization" && *v == format!("Bearer {TOKEN}")),
+        "the host attached the token: {seen:?}"
+    );
+
+    let mut req = get("https://api.example.com/echo");
+    req.credential = Some(CredentialRef::Bearer("tok".into()));
+    let msg = denied(c.send(req).await);
+    assert!(msg.contains("contains the credential"), "{msg}");
+    assert!(!msg.contains(TOKEN));
 
     let mut req = get("https://a.example.net/ok");
     req.credential = Some(CredentialRef::Bearer("tok".into()));
@@ -121,7 +132,11 @@ async fn the_credential_is_attached_only_for_its_hosts_and_never_echoed() {
         "{msg}"
     );
     assert!(!msg.contains(TOKEN));
-    assert_eq!(echo.requests().len(), 1);
+    assert_eq!(
+        echo.requests().len(),
+        2,
+        "the wrong-host request never left"
+    );
 }
 
 #[tokio::test]

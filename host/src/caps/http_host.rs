@@ -24,15 +24,17 @@ impl wit::Host for CallState {
             body: req.body,
             credential,
         };
-        match self.caps.http.send(outbound).await {
+        let started = std::time::Instant::now();
+        let result = self.caps.http.send(outbound).await;
+        self.note_wait(started.elapsed());
+        match result {
             Ok(r) => Ok(wit::Response {
                 status: r.status,
                 headers: r.headers,
                 body: r.body,
             }),
             Err(HttpError::Denied(m)) => {
-                self.caps
-                    .log(super::LogLevel::Warn, &format!("http request denied: {m}"));
+                self.log(super::LogLevel::Warn, &format!("http request denied: {m}"));
                 Err(Error::Denied(m))
             }
             Err(HttpError::Transient(m)) => Err(Error::Transient(m)),

@@ -71,7 +71,7 @@ impl wit::Host for CallState {
             wit::Level::Warn => LogLevel::Warn,
             wit::Level::Error => LogLevel::Error,
         };
-        self.caps.log(level, &message);
+        self.log(level, &message);
     }
 
     fn progress(&mut self, step: String, done: u32, total: Option<u32>) {
@@ -80,6 +80,6 @@ impl wit::Host for CallState {
             None => format!("{step} ({done})"),
         };
         // Progress ticks are many; they show with -v. Plugins log milestones at info.
-        self.caps.log(LogLevel::Debug, &message);
+        self.log(LogLevel::Debug, &message);
     }
 }

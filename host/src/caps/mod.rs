@@ -77,7 +77,16 @@ pub struct CallState {
     stderr: wasi::CapturedOutput,
     pub(crate) limiter: crate::runtime::MemoryLimiter,
     pub(crate) cpu_ticks: u64,
+    /// Set by host calls that waited (sleep, http): the epoch tick that passed meanwhile is not
+    /// charged to the guest's CPU budget.
+    pub(crate) waited: bool,
+    /// Log lines this call has written, and how many were dropped past the budget.
+    log_lines: usize,
+    log_dropped: usize,
 }
+
+/// Log lines one call may write (1000): enough for progress, not enough to flood a terminal.
+const LOG_LINES_PER_CALL: usize = 1000;
 
 impl CallState {
     /// A fresh state for one call.
@@ -93,20 +102,31 @@ impl CallState {
             stderr,
             limiter: crate::runtime::MemoryLimiter::new(memory_cap),
             cpu_ticks: 0,
+            waited: false,
+            log_lines: 0,
+            log_dropped: 0,
         }
     }
 
     /// Send what the guest printed to the log, one redacted line at a time.
-    pub fn flush_output(&self) {
-        for (pipe, stream) in [(&self.stdout, "stdout"), (&self.stderr, "stderr")] {
+    pub fn flush_output(&mut self) {
+        for stream in ["stdout", "stderr"] {
+            let pipe = if stream == "stdout" {
+                &self.stdout
+            } else {
+                &self.stderr
+            };
             let (bytes, dropped) = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes).lines() {
+            // Redact the whole text first: a multi-line secret (a PEM key) split into lines
+            // would match line by line nowhere.
+            let text = self.caps.redactor.redact(&String::from_utf8_lossy(&bytes));
+            for line in text.lines() {
                 if !line.trim().is_empty() {
-                    self.caps.log(LogLevel::Info, &format!("[{stream}] {line}"));
+                    self.log(LogLevel::Info, &format!("[{stream}] {line}"));
                 }
             }
             if dropped > 0 {
-                self.caps.log(
+                self.log(
                     LogLevel::Warn,
                     &format!("[{stream}] {dropped} more bytes dropped (only {CAPTURED_OUTPUT} are kept per call)"),
                 );
@@ -129,6 +149,39 @@ pub fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     bindings::Provider::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
+}
+
+impl CallState {
+    /// Log one line for the plugin, within the call's line budget.
+    pub(crate) fn log(&mut self, level: LogLevel, message: &str) {
+        if self.log_lines >= LOG_LINES_PER_CALL {
+            self.log_dropped += 1;
+            return;
+        }
+        self.log_lines += 1;
+        self.caps.log(level, message);
+    }
+
+    /// Say how many lines were dropped, if any (called once, after the call).
+    pub(crate) fn flush_log_budget(&mut self) {
+        if self.log_dropped > 0 {
+            self.caps.log(
+                LogLevel::Warn,
+                &format!(
+                    "{} more log lines dropped (at most {LOG_LINES_PER_CALL} per call)",
+                    self.log_dropped
+                ),
+            );
+        }
+    }
+
+    /// Record that a host call took `elapsed`: waits of half a tick or more are not CPU. (Not
+    /// every call: a guest calling `sleep(0)` in a loop must still pay for its loop.)
+    pub(crate) fn note_wait(&mut self, elapsed: std::time::Duration) {
+        if elapsed >= crate::runtime::TICK / 2 {
+            self.waited = true;
+        }
+    }
 }
 
 impl bindings::tazlab::bootstrap::types::Host for CallState {}

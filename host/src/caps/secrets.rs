@@ -14,17 +14,15 @@ impl wit::Host for CallState {
             .policy()
             .check_reveal(&name)
             .map_err(|e| Error::Denied(e.to_string()))?;
-        match self.caps.secrets.get(&name) {
-            Some(value) => {
-                self.caps.log(
-                    super::LogLevel::Debug,
-                    &format!("secret `{name}` revealed to the plugin (granted)"),
-                );
-                Ok(value.expose().to_string())
-            }
-            None => Err(Error::Denied(format!(
-                "secret `{name}` has no value in this run"
-            ))),
-        }
+        let caps = self.caps.clone();
+        let value = caps
+            .secrets
+            .get(&name)
+            .ok_or_else(|| Error::Denied(format!("secret `{name}` has no value in this run")))?;
+        self.log(
+            super::LogLevel::Debug,
+            &format!("secret `{name}` revealed to the plugin (granted)"),
+        );
+        Ok(value.expose().to_string())
     }
 }

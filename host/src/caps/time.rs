@@ -9,6 +9,8 @@ const MAX_SLEEP_MS: u32 = 60_000;
 
 impl wit::Host for CallState {
     async fn sleep(&mut self, millis: u32) {
+        let started = std::time::Instant::now();
         tokio::time::sleep(Duration::from_millis(millis.min(MAX_SLEEP_MS).into())).await;
+        self.note_wait(started.elapsed());
     }
 }

@@ -234,6 +234,7 @@ impl ClusterConfig {
             }
         }
         for (name, provider) in &self.providers {
+            check_name("provider name", name)?;
             for grant in &provider.grants.secrets {
                 if !self.secrets.contains_key(&grant.name) {
                     return Err(format!(
@@ -260,16 +261,20 @@ impl ClusterConfig {
     }
 }
 
-/// Names end up in host names and labels: keep them DNS-label safe.
-fn check_name(what: &str, name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+/// Whether a name (cluster, pool, provider, plugin) is DNS-label safe: 1-40 characters of
+/// a-z, 0-9 and `-`, not starting or ending with `-`. Names end up in host names and labels.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 40
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
+        && !name.ends_with('-')
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if is_valid_name(name) {
         Ok(())
     } else {
         Err(format!(

@@ -97,7 +97,6 @@ pub struct Session {
     pub config: ClusterConfig,
     /// The providers, by key.
     pub providers: BTreeMap<String, ProviderHandle>,
-    secrets: Arc<SecretSet>,
 }
 
 impl Session {
@@ -191,16 +190,7 @@ impl Session {
                 },
             );
         }
-        Ok(Self {
-            config,
-            providers,
-            secrets,
-        })
-    }
-
-    /// Every secret value held, for redacting output at the CLI edge.
-    pub fn redactor(&self) -> crate::secrets::Redactor {
-        self.secrets.redactor()
+        Ok(Self { config, providers })
     }
 
     fn limits(&self) -> &Limits {
@@ -229,8 +219,14 @@ impl Session {
             ];
             let found = p
                 .plugin
-                .list(p.caps.clone(), self.limits(), &p.config_json, selector)
+                .list(
+                    p.caps.clone(),
+                    self.limits(),
+                    &p.config_json,
+                    selector.clone(),
+                )
                 .await?;
+            let found = carrying(found, &selector, &p.name);
             let mut labels: Vec<(String, String)> = pool
                 .labels
                 .iter()
@@ -311,6 +307,7 @@ impl Session {
                     selector.clone(),
                 )
                 .await?;
+            let nodes = carrying(nodes, &selector, &p.name);
             out.extend(nodes.into_iter().map(|n| (p.name.clone(), n)));
         }
         Ok(out)
@@ -350,6 +347,22 @@ impl Session {
     }
 }
 
+/// The nodes that really carry every label of `selector`. The host does not take a plugin's
+/// word for it: a plugin bug or an API that ignores the selector must never make `destroy`
+/// delete someone else's servers.
+fn carrying(nodes: Vec<Node>, selector: &[(String, String)], provider: &str) -> Vec<Node> {
+    let (kept, dropped): (Vec<Node>, Vec<Node>) = nodes
+        .into_iter()
+        .partition(|n| selector.iter().all(|l| n.labels.contains(l)));
+    if !dropped.is_empty() {
+        tracing::warn!(
+            "{provider}: ignoring {} node(s) that list returned without the requested labels",
+            dropped.len()
+        );
+    }
+    kept
+}
+
 /// Build a plugin's policy: declared (from describe) ∩ granted (from cluster.toml).
 fn policy_for(
     key: &str,
@@ -365,7 +378,8 @@ fn policy_for(
     for g in &provider.grants.secrets {
         let hosts = match &g.hosts {
             Some(h) => Allowlist::parse(h).map_err(grant_err)?,
-            None => granted_hosts.clone(),
+            // Never a wildcard by default: `*.example.com` may include hosts others control.
+            None => granted_hosts.exact_only(),
         };
         secrets.insert(
             g.name.clone(),

@@ -66,6 +66,7 @@ impl ComponentCache {
     /// `$HOME/.cache/tazhost/components`, else disabled.
     pub fn from_env() -> Self {
         let dir = std::env::var_os("TAZHOST_CACHE_DIR")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| {
                 std::env::var_os("XDG_CACHE_HOME")
@@ -99,13 +100,25 @@ impl ComponentCache {
                 CacheOutcome::CompiledUncached,
             ));
         };
+        if let Err(why) = create_private_dir(dir) {
+            tracing::warn!(
+                "component cache disabled for this load ({}): {why}",
+                dir.display()
+            );
+            return Ok((
+                Component::new(engine, wasm)?,
+                CacheOutcome::CompiledUncached,
+            ));
+        }
         let key = self.engine_key.get_or_init(|| compatibility_key(engine));
         let path = dir.join(format!("{sha256}-{key}.cwasm"));
         let sidecar = path.with_extension("cwasm.b3");
         if is_trusted(&path, &sidecar) {
             // SAFETY: the artifact was written by `store` below for this exact engine
-            // configuration (the file name carries its compatibility hash), in a directory only
-            // we can write, and its digest matched just now.
+            // configuration (the file name carries its compatibility hash), in a directory owned
+            // by us that no one else can write (checked above), and its digest, which covers its
+            // name, matched just now. Mapping the file rather than the bytes we hashed leaves a
+            // window in which only our own user could swap it.
             if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
                 return Ok((component, CacheOutcome::Hit));
             }
@@ -161,7 +174,7 @@ fn is_trusted(artifact: &Path, sidecar: &Path) -> bool {
     {
         return false;
     }
-    std::fs::read(artifact).is_ok_and(|bytes| blake3::hash(&bytes).as_bytes() == &header[12..])
+    std::fs::read(artifact).is_ok_and(|bytes| digest(artifact, &bytes) == header[12..])
 }
 
 #[cfg(unix)]
@@ -177,13 +190,26 @@ fn owned_privately(_meta: &std::fs::Metadata) -> bool {
 }
 
 fn store(dir: &Path, artifact: &Path, sidecar: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    create_private_dir(dir)?;
     let mut header = Vec::with_capacity(SIDECAR_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT.to_le_bytes());
-    header.extend_from_slice(blake3::hash(bytes).as_bytes());
+    header.extend_from_slice(&digest(artifact, bytes));
     write_atomically(dir, artifact, bytes)?;
     write_atomically(dir, sidecar, &header)
+}
+
+/// BLAKE3 of the artifact's file name and bytes: a valid pair renamed over another plugin's
+/// key does not verify.
+fn digest(artifact: &Path, bytes: &[u8]) -> [u8; 32] {
+    let name = artifact
+        .file_name()
+        .map(|n| n.as_encoded_bytes())
+        .unwrap_or_default();
+    let mut h = blake3::Hasher::new();
+    h.update(&(name.len() as u64).to_le_bytes());
+    h.update(name);
+    h.update(bytes);
+    *h.finalize().as_bytes()
 }
 
 /// Write `bytes` to a private temporary file, flush it, and rename it over `path`.
@@ -197,7 +223,9 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
         WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // create_new: never follow or reuse something planted under the temporary name.
+    let _ = std::fs::remove_file(&tmp);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp)?;
@@ -207,10 +235,20 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
     std::fs::rename(&tmp, path)
 }
 
+/// Create the directory 0700 if needed, then insist that it is ours and that no one else can
+/// write to it (an existing directory is checked too, not just one we create).
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || !owned_privately(&meta) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "not a directory owned by this user and closed to group and others",
+        ));
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use super::bindings::{Node, NodeSpec, PluginInfo, Provider, WitError};
 use super::engine::TICK;
 use super::error::{GuestError, PluginError};
 use super::limiter::{CpuBudgetExceeded, MemoryCapExceeded};
-use super::plugin::{Plugin, deadline_secs, first_line};
+use super::plugin::{Plugin, first_line};
 use crate::caps::{CallState, PluginCaps};
 use crate::config::{Export, Limits};
 use crate::secrets::Redactor;
@@ -55,7 +55,7 @@ impl Plugin {
     ) -> Result<(), PluginError> {
         let args = Args::Validate(config.to_string());
         match self.call(caps, limits, Export::Validate, args).await? {
-            Returned::Unit(r) => r.map_err(|e| self.guest_error(Export::Validate, e, limits)),
+            Returned::Unit(r) => r.map_err(|e| self.guest_error(Export::Validate, e)),
             _ => unreachable!("validate returns result<_, error>"),
         }
     }
@@ -70,7 +70,7 @@ impl Plugin {
     ) -> Result<Vec<Node>, PluginError> {
         let args = Args::List(config.to_string(), selector);
         match self.call(caps, limits, Export::List, args).await? {
-            Returned::Nodes(r) => r.map_err(|e| self.guest_error(Export::List, e, limits)),
+            Returned::Nodes(r) => r.map_err(|e| self.guest_error(Export::List, e)),
             _ => unreachable!("list returns result<list<node>, error>"),
         }
     }
@@ -86,7 +86,7 @@ impl Plugin {
     ) -> Result<Node, PluginError> {
         let args = Args::Create(config.to_string(), spec, user_data.to_string());
         match self.call(caps, limits, Export::Create, args).await? {
-            Returned::Node(r) => r.map_err(|e| self.guest_error(Export::Create, e, limits)),
+            Returned::Node(r) => r.map_err(|e| self.guest_error(Export::Create, e)),
             _ => unreachable!("create returns result<node, error>"),
         }
     }
@@ -101,7 +101,7 @@ impl Plugin {
     ) -> Result<(), PluginError> {
         let args = Args::Delete(config.to_string(), provider_id.to_string());
         match self.call(caps, limits, Export::Delete, args).await? {
-            Returned::Unit(r) => r.map_err(|e| self.guest_error(Export::Delete, e, limits)),
+            Returned::Unit(r) => r.map_err(|e| self.guest_error(Export::Delete, e)),
             _ => unreachable!("delete returns result<_, error>"),
         }
     }
@@ -122,6 +122,10 @@ impl Plugin {
         // tick of guest execution; time spent in host calls (http, sleep) is not counted.
         store.epoch_deadline_callback(move |mut ctx| {
             let state = ctx.data_mut();
+            if std::mem::take(&mut state.waited) {
+                // The tick passed while the guest waited in the host: not CPU.
+                return Ok(UpdateDeadline::Yield(1));
+            }
             state.cpu_ticks += 1;
             if state.cpu_ticks > budget_ticks {
                 return Err(CpuBudgetExceeded { budget_ms }.into());
@@ -133,13 +137,14 @@ impl Plugin {
 
         let deadline = limits.deadline(export);
         let outcome = tokio::time::timeout(deadline, run(&self.pre, &mut store, args)).await;
-        store.data().flush_output();
+        store.data_mut().flush_output();
+        store.data_mut().flush_log_budget();
         let result = match outcome {
             Err(_elapsed) => {
                 return Err(PluginError::Deadline {
                     id: self.id.clone(),
                     export,
-                    secs: deadline_secs(limits, export),
+                    secs: deadline.as_secs(),
                 });
             }
             Ok(result) => result,
@@ -176,7 +181,7 @@ impl Plugin {
         PluginError::Trap { id, export, reason }
     }
 
-    fn guest_error(&self, export: Export, e: WitError, _limits: &Limits) -> PluginError {
+    fn guest_error(&self, export: Export, e: WitError) -> PluginError {
         // Messages were already bounded and redacted in check_returned.
         let error = match e {
             WitError::InvalidConfig(m) => GuestError::InvalidConfig(m),
@@ -269,8 +274,12 @@ impl Plugin {
     }
 }
 
+/// Bytes a returned node costs the host: its strings, plus a fixed charge per string so that
+/// millions of empty labels are not free.
 fn node_size(n: &Node) -> usize {
-    n.name.len()
+    const PER_STRING: usize = 24;
+    PER_STRING * (5 + 2 * n.labels.len())
+        + n.name.len()
         + n.provider_id.len()
         + n.status.len()
         + n.public_ipv4.as_ref().map_or(0, String::len)

@@ -12,7 +12,7 @@ mod plugin;
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use contract::{CONTRACT_VERSION, ContractVersion};
-pub use engine::Runtime;
+pub use engine::{Runtime, TICK};
 pub use error::{GuestError, PluginError};
 pub use limiter::{CpuBudgetExceeded, MemoryCapExceeded, MemoryLimiter};
 pub use plugin::{Plugin, PluginId};

@@ -7,7 +7,7 @@ use super::engine::Runtime;
 use super::error::PluginError;
 use crate::caps::http::Allowlist;
 use crate::caps::{LogSink, PluginCaps};
-use crate::config::{Export, Limits};
+use crate::config::Limits;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -191,14 +191,11 @@ impl Runtime {
 
 /// Plugin names become log tags and config keys: short and plain.
 fn check_info(info: &PluginInfo) -> Result<(), String> {
-    let name_ok = !info.name.is_empty()
-        && info.name.len() <= 40
-        && info
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !name_ok {
-        return Err("name must be 1-40 characters of a-z, 0-9 and `-`".into());
+    if !crate::config::is_valid_name(&info.name) {
+        return Err(
+            "name must be 1-40 characters of a-z, 0-9 and `-`, not starting or ending with `-`"
+                .into(),
+        );
     }
     if info.version.len() > 64 || info.hosts.len() > 64 || info.secrets.len() > 64 {
         return Err("version, hosts or secrets are too long".into());
@@ -217,9 +214,4 @@ pub(super) fn first_line(e: &wasmtime::Error) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
-}
-
-/// The deadline applied to an export, for messages.
-pub(super) fn deadline_secs(limits: &Limits, export: Export) -> u64 {
-    limits.deadline(export).as_secs()
 }

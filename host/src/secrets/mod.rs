@@ -7,7 +7,7 @@
 mod redact;
 mod source;
 
-pub use redact::Redactor;
+pub use redact::{MIN_REDACTED_LEN, Redactor};
 pub use source::{SecretError, SecretSource};
 
 use std::collections::BTreeMap;
@@ -49,7 +49,13 @@ impl SecretSet {
     ) -> Result<Self, SecretError> {
         let mut values = BTreeMap::new();
         for (name, source) in sources {
-            values.insert(name.clone(), source.resolve(name)?);
+            let value = source.resolve(name)?;
+            if value.expose().len() < MIN_REDACTED_LEN {
+                tracing::warn!(
+                    "secret `{name}` is shorter than {MIN_REDACTED_LEN} characters: it cannot be redacted from output"
+                );
+            }
+            values.insert(name.clone(), value);
         }
         Ok(Self { values })
     }

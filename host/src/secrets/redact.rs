@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 /// Values shorter than this are not redacted: replacing every `a` in a log line would hide
-/// everything and protect nothing. Config loading warns about such short secrets.
+/// everything and protect nothing. Resolving secrets warns about such short ones.
 pub const MIN_REDACTED_LEN: usize = 4;
 
 /// Replaces each known secret value with `[redacted:<name>]`.

@@ -135,7 +135,7 @@ impl Drop for EchoServer {
 
 impl EchoServer {
     /// Routes: `/ok` → 200 "ok"; `/away?to=URL` → 302 to URL; `/same` → 302 to `/ok`;
-    /// `/big?bytes=N` → N bytes.
+    /// `/big?bytes=N` → N bytes; `/echo` → the request's headers as the body (as httpbin does).
     pub async fn start() -> Self {
         use axum::extract::{Query, Request};
         use axum::response::{IntoResponse, Redirect};
@@ -153,6 +153,15 @@ impl EchoServer {
             .route(
                 "/same",
                 axum::routing::get(|| async { Redirect::to("/ok") }),
+            )
+            .route(
+                "/echo",
+                axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                    headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+                        .collect::<String>()
+                }),
             )
             .route(
                 "/big",

@@ -139,6 +139,18 @@ impl Allowlist {
         self.entries.iter().any(|e| e.matches(origin))
     }
 
+    /// Only the entries without a wildcard.
+    pub fn exact_only(&self) -> Self {
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| e.exact().is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The entries.
     pub fn entries(&self) -> &[OriginPattern] {
         &self.entries
@@ -230,6 +242,15 @@ mod tests {
             let err = OriginPattern::parse(entry).unwrap_err().to_string();
             assert!(err.contains("scheme://host[:port]"), "{entry}: {err}");
         }
+    }
+
+    #[test]
+    fn exact_only_drops_wildcards() {
+        let list = Allowlist::parse(&["https://*.example.com", "https://api.example.com"]).unwrap();
+        let exact = list.exact_only();
+        assert_eq!(exact.entries().len(), 1);
+        let (_, other) = parse_url("https://bucket.example.com/").unwrap();
+        assert!(list.allows(&other) && !exact.allows(&other));
     }
 
     #[test]

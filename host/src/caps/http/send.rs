@@ -2,7 +2,7 @@
 
 use super::origin::{OriginHost, is_internal, origin_of};
 use super::policy::{HttpPolicy, PolicyError};
-use crate::secrets::SecretSet;
+use crate::secrets::{SecretSet, SecretValue};
 use base64::Engine as _;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::sync::{Arc, OnceLock};
@@ -103,6 +103,22 @@ pub enum HttpError {
 impl From<PolicyError> for HttpError {
     fn from(e: PolicyError) -> Self {
         HttpError::Denied(e.to_string())
+    }
+}
+
+/// A credential ready to send: the header value, and the secret values in it (to spot echoes).
+struct Credential {
+    header: SecretValue,
+    raw: Vec<SecretValue>,
+}
+
+impl Credential {
+    /// Byte strings that must not come back in a response. Secrets shorter than the redaction
+    /// minimum are skipped, as in the redactor: they would match by chance.
+    fn needles(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.header.expose())
+            .chain(self.raw.iter().map(SecretValue::expose))
+            .filter(|n| n.len() >= crate::secrets::MIN_REDACTED_LEN)
     }
 }
 
@@ -218,7 +234,7 @@ impl HttpCap {
                 builder = builder.header(name.as_str(), value.as_str());
             }
             if let Some(value) = &auth {
-                builder = builder.header(reqwest::header::AUTHORIZATION, value.expose());
+                builder = builder.header(reqwest::header::AUTHORIZATION, value.header.expose());
             }
             if let Some(b) = &body {
                 builder = builder.body(b.clone());
@@ -255,7 +271,11 @@ impl HttpCap {
                 url = next;
                 continue;
             }
-            return self.read_response(resp, &dest).await;
+            let response = self.read_response(resp, &dest).await?;
+            if let Some(auth) = &auth {
+                refuse_echo(&response, auth, &dest)?;
+            }
+            return Ok(response);
         }
         unreachable!("the loop returns on its last hop")
     }
@@ -309,22 +329,28 @@ impl HttpCap {
         &self,
         cred: &CredentialRef,
         origin: &super::Origin,
-    ) -> Result<crate::secrets::SecretValue, HttpError> {
+    ) -> Result<Credential, HttpError> {
         let value = |name: &str| -> Result<&str, HttpError> {
             self.policy.check_attach(name, origin)?;
             self.secrets.get(name).map(|v| v.expose()).ok_or_else(|| {
                 HttpError::Denied(format!("secret `{name}` has no value in this run"))
             })
         };
+        let mut raw = Vec::new();
         let header = match cred {
-            CredentialRef::Bearer(name) => format!("Bearer {}", value(name)?),
+            CredentialRef::Bearer(name) => {
+                raw.push(SecretValue::new(value(name)?.to_string()));
+                format!("Bearer {}", value(name)?)
+            }
             CredentialRef::Prefixed { prefix, secret } => {
                 if prefix.len() > 64 || prefix.contains(['\r', '\n']) {
                     return Err(HttpError::Denied("credential prefix is invalid".into()));
                 }
+                raw.push(SecretValue::new(value(secret)?.to_string()));
                 format!("{prefix}{}", value(secret)?)
             }
             CredentialRef::Basic { username, password } => {
+                raw.push(SecretValue::new(value(password)?.to_string()));
                 let raw =
                     zeroize::Zeroizing::new(format!("{}:{}", value(username)?, value(password)?));
                 format!(
@@ -338,7 +364,10 @@ impl HttpCap {
                 "a secret's value cannot be sent in a header (control characters)".into(),
             ));
         }
-        Ok(crate::secrets::SecretValue::new(header))
+        Ok(Credential {
+            header: SecretValue::new(header),
+            raw,
+        })
     }
 
     async fn read_response(
@@ -382,6 +411,26 @@ impl HttpCap {
             body,
         })
     }
+}
+
+/// A response that contains the credential the host attached (a server echoing request
+/// headers, an error message quoting the token) would hand the plugin what it must never hold.
+fn refuse_echo(
+    response: &InboundResponse,
+    auth: &Credential,
+    dest: &super::Origin,
+) -> Result<(), HttpError> {
+    let finders: Vec<_> = auth
+        .needles()
+        .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+        .collect();
+    let echoes = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
+    if echoes(&response.body) || response.headers.iter().any(|(_, v)| echoes(v.as_bytes())) {
+        return Err(HttpError::Denied(format!(
+            "the response from {dest} contains the credential the host attached; refused so that the plugin never sees it"
+        )));
+    }
+    Ok(())
 }
 
 /// An error message for a failed send that names the origin and the kind of failure only
@@ -432,5 +481,27 @@ impl Resolve for GuardedResolver {
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_that_resolve_only_to_internal_addresses() {
+        let guarded = GuardedResolver { internal_ok: false };
+        let err = match guarded.resolve("localhost".parse().unwrap()).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(e) => e,
+        };
+        assert!(err.downcast_ref::<InternalAddress>().is_some(), "{err}");
+        let operator = GuardedResolver { internal_ok: true };
+        let addrs: Vec<_> = operator
+            .resolve("localhost".parse().unwrap())
+            .await
+            .expect("an operator-named destination may be internal")
+            .collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
     }
 }
