@@ -5,11 +5,13 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tazhost::archive::{FolderLimits, KdfParams, files};
 use tazhost::caps::LogSink;
 use tazhost::config::ClusterConfig;
 use tazhost::report;
 use tazhost::run::Session;
 use tazhost::runtime::{ComponentCache, Runtime};
+use tazhost::secrets::PassphraseSource;
 
 /// Rebuild infrastructure from an S3 bucket, a passphrase and WebAssembly provider plugins.
 ///
@@ -60,6 +62,122 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Seal, open, list, rekey and convert the encrypted secrets archive.
+    ///
+    /// The passphrase is read from the terminal without echo (3 attempts), or from
+    /// --passphrase-file, --passphrase-fd or the file named by $TAZHOST_PASSPHRASE_FILE; never
+    /// from the command line or a plain environment variable. Opened secrets live in memory.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Args)]
+struct PassphraseArgs {
+    /// Read the passphrase from this file (one trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this open file descriptor (read to its end, then closed).
+    #[arg(long, value_name = "FD", conflicts_with = "passphrase_file")]
+    passphrase_fd: Option<i32>,
+}
+
+impl PassphraseArgs {
+    fn source(&self) -> PassphraseSource {
+        PassphraseSource::choose(self.passphrase_file.clone(), self.passphrase_fd, true)
+    }
+}
+
+#[derive(Args)]
+struct NewPassphraseArgs {
+    /// Read the new passphrase from this file.
+    #[arg(long, value_name = "FILE")]
+    new_passphrase_file: Option<PathBuf>,
+    /// Read the new passphrase from this open file descriptor.
+    #[arg(long, value_name = "FD", conflicts_with = "new_passphrase_file")]
+    new_passphrase_fd: Option<i32>,
+}
+
+impl NewPassphraseArgs {
+    fn given(&self) -> bool {
+        self.new_passphrase_file.is_some() || self.new_passphrase_fd.is_some()
+    }
+    fn source(&self) -> PassphraseSource {
+        PassphraseSource::choose(
+            self.new_passphrase_file.clone(),
+            self.new_passphrase_fd,
+            false,
+        )
+    }
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal a folder into a new archive (Argon2id + AES-256-GCM, streamed in 64 KiB chunks).
+    Seal {
+        /// The secrets folder.
+        dir: PathBuf,
+        /// Where to write the archive.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Write the legacy TazPod format instead (for tools that read only that).
+        #[arg(long)]
+        legacy: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Verify an archive and unpack it into a folder on tmpfs/ramfs (files 0600, folder 0700).
+    ///
+    /// Nothing is written unless the whole archive verifies. The folder must be missing or
+    /// empty, and in memory (e.g. under /dev/shm or $XDG_RUNTIME_DIR) unless --allow-disk.
+    Open {
+        /// The archive (ours or legacy TazPod).
+        archive: PathBuf,
+        /// The folder to create.
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+        /// Allow a folder on a disk-backed filesystem.
+        #[arg(long)]
+        allow_disk: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Verify an archive and list its files: names, sizes and modes, never contents.
+    List {
+        /// The archive (ours or legacy TazPod).
+        archive: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Change an archive's passphrase without decrypting its contents (only the header changes).
+    Rekey {
+        /// The archive (ours).
+        archive: PathBuf,
+        /// Write the result here instead of replacing the archive.
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+        #[command(flatten)]
+        new_passphrase: NewPassphraseArgs,
+    },
+    /// Convert a legacy TazPod archive to tazhost's format (same passphrase unless a new one is given).
+    Convert {
+        /// The legacy archive.
+        archive: PathBuf,
+        /// Where to write the new archive.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+        #[command(flatten)]
+        new_passphrase: NewPassphraseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +251,11 @@ fn init_logging(verbose: u8) {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let command = match cli.command {
+        // The archive needs no plugin runtime.
+        Command::Secrets(cmd) => return secrets(cmd),
+        other => other,
+    };
     let cache = if cli.no_cache {
         ComponentCache::disabled()
     } else {
@@ -141,7 +264,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             .unwrap_or_else(ComponentCache::from_env)
     };
     let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
-    match cli.command {
+    match command {
+        Command::Secrets(_) => unreachable!("handled above"),
         Command::Run(args) => run(&runtime, args).await,
         Command::Plan(args) => plan(&runtime, args).await,
         Command::Destroy { cluster, yes } => destroy(&runtime, cluster, yes).await,
@@ -278,6 +402,111 @@ async fn inspect(runtime: &Runtime, file: PathBuf, json: bool) -> Result<ExitCod
         );
     } else {
         print!("{}", report::plugin_text(&plugin, size));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
+    let limits = FolderLimits::default();
+    let params = KdfParams::default();
+    match cmd {
+        SecretsCommand::Seal {
+            dir,
+            to,
+            force,
+            legacy,
+            passphrase,
+        } => {
+            if legacy {
+                files::seal_legacy(&dir, &to, &passphrase.source(), force)?;
+                eprintln!(
+                    "sealed {} into {} (legacy TazPod format)",
+                    dir.display(),
+                    to.display()
+                );
+            } else {
+                let size = files::seal_dir(&dir, &to, &passphrase.source(), params, force)?;
+                eprintln!(
+                    "sealed {} into {} ({size} bytes)",
+                    dir.display(),
+                    to.display()
+                );
+            }
+        }
+        SecretsCommand::Open {
+            archive,
+            into,
+            allow_disk,
+            passphrase,
+        } => {
+            let folder = files::open_file(&archive, &passphrase.source(), &limits)?;
+            let written = folder
+                .write_into(&into, allow_disk)
+                .map_err(files::FilesError::from)?;
+            eprintln!("opened {written} file(s) into {}", into.display());
+        }
+        SecretsCommand::List {
+            archive,
+            passphrase,
+        } => {
+            let folder = files::open_file(&archive, &passphrase.source(), &limits)?;
+            let mut total = 0;
+            for (name, file) in &folder.files {
+                total += file.data().len();
+                println!(
+                    "{:>8}  {:04o}  {}",
+                    file.data().len(),
+                    file.mode,
+                    report::clean(name)
+                );
+            }
+            for (name, target) in &folder.symlinks {
+                println!(
+                    "{:>8}  link  {} -> {}",
+                    "-",
+                    report::clean(name),
+                    report::clean(target)
+                );
+            }
+            eprintln!(
+                "{} file(s), {total} bytes; archive verified",
+                folder.files.len()
+            );
+        }
+        SecretsCommand::Rekey {
+            archive,
+            to,
+            passphrase,
+            new_passphrase,
+        } => {
+            files::rekey_file(
+                &archive,
+                to.as_deref(),
+                &passphrase.source(),
+                &new_passphrase.source(),
+                params,
+            )?;
+            eprintln!("rekeyed {}", to.as_deref().unwrap_or(&archive).display());
+        }
+        SecretsCommand::Convert {
+            archive,
+            to,
+            force,
+            passphrase,
+            new_passphrase,
+        } => {
+            let new = new_passphrase.given().then(|| new_passphrase.source());
+            files::convert_file(
+                &archive,
+                &to,
+                &passphrase.source(),
+                new.as_ref(),
+                params,
+                &limits,
+                force,
+            )?;
+            eprintln!("converted {} into {}", archive.display(), to.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

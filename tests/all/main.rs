@@ -10,3 +10,4 @@ mod hcloud_sdk;
 mod hetzner;
 mod hostile;
 mod http_policy;
+mod secrets;

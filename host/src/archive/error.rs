@@ -92,6 +92,15 @@ pub enum ArchiveError {
     /// The gzip layer of a legacy archive is malformed.
     #[error("legacy archive contents are not valid gzip: {0}")]
     Gzip(String),
+    /// `open --into` a folder on a disk-backed filesystem.
+    #[error(
+        "{} is not on tmpfs or ramfs: opened secrets would touch the disk; choose a folder under /dev/shm or $XDG_RUNTIME_DIR, or pass --allow-disk",
+        .0.display()
+    )]
+    NotInMemory(std::path::PathBuf),
+    /// `open --into` a folder that already holds something.
+    #[error("{} is not empty; refusing to mix opened secrets with other files", .0.display())]
+    TargetNotEmpty(std::path::PathBuf),
     /// Reading the folder to seal, or writing the output, failed.
     #[error("{context}: {source}")]
     Io {

@@ -68,6 +68,78 @@ impl SecretFolder {
     pub fn get(&self, path: &str) -> Option<&SecretFile> {
         self.files.get(path)
     }
+
+    /// Write the folder out under `dir`: the folder 0700, every file 0600, created new (never
+    /// through something already there). `dir` must be missing or empty, and on tmpfs or ramfs
+    /// unless `allow_disk`. Returns the number of files written.
+    pub fn write_into(&self, dir: &Path, allow_disk: bool) -> Result<usize, ArchiveError> {
+        if !allow_disk && !in_memory_fs(dir) {
+            return Err(ArchiveError::NotInMemory(dir.to_path_buf()));
+        }
+        let io = |what: &str| ArchiveError::io(format!("{what} in {}", dir.display()));
+        if dir.exists() {
+            let mut entries = std::fs::read_dir(dir).map_err(io("listing"))?;
+            if entries.next().is_some() {
+                return Err(ArchiveError::TargetNotEmpty(dir.to_path_buf()));
+            }
+        }
+        private_dir(dir).map_err(io("creating the folder"))?;
+        for sub in self.dirs.keys() {
+            private_dir(&dir.join(sub)).map_err(io("creating a folder"))?;
+        }
+        for (name, file) in &self.files {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                private_dir(parent).map_err(io("creating a folder"))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut out = options.open(&path).map_err(io("creating a file"))?;
+            out.write_all(file.data()).map_err(io("writing a file"))?;
+        }
+        #[cfg(unix)]
+        for (name, target) in &self.symlinks {
+            std::os::unix::fs::symlink(target, dir.join(name)).map_err(io("creating a symlink"))?;
+        }
+        Ok(self.files.len())
+    }
+}
+
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Whether `dir` (or, if it does not exist yet, its nearest existing ancestor) is on tmpfs or
+/// ramfs, i.e. in memory.
+#[cfg(target_os = "linux")]
+fn in_memory_fs(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    let Some(existing) = dir.ancestors().find(|p| p.exists()) else {
+        return false;
+    };
+    let Ok(c_path) = std::ffi::CString::new(existing.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs writes into the zeroed struct we pass; the path is a valid C string.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return false;
+    }
+    let kind = stat.f_type as i64;
+    kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
+}
+
+#[cfg(not(target_os = "linux"))]
+fn in_memory_fs(_dir: &Path) -> bool {
+    false
 }
 
 /// A `Vec` sink that never leaves a copy behind: when it grows, the old buffer is zeroized.
@@ -429,6 +501,42 @@ mod tests {
             unpack(&duplicate, &FolderLimits::default()),
             Err(ArchiveError::DuplicatePath(_))
         ));
+    }
+
+    #[test]
+    fn opening_into_a_folder_needs_memory_backing_unless_allowed() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir(src.path().join("sub")).unwrap();
+        std::fs::write(src.path().join("sub/key"), "k").unwrap();
+        let folder = unpack(&pack(src.path()).unwrap(), &FolderLimits::default()).unwrap();
+
+        let disk = tempfile::tempdir().unwrap();
+        let target = disk.path().join("opened");
+        if !in_memory_fs(disk.path()) {
+            assert!(matches!(
+                folder.write_into(&target, false),
+                Err(ArchiveError::NotInMemory(_))
+            ));
+            assert!(!target.exists(), "nothing written");
+        }
+        assert_eq!(folder.write_into(&target, true).unwrap(), 1);
+        assert_eq!(std::fs::read(target.join("sub/key")).unwrap(), b"k");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&target), 0o700);
+            assert_eq!(mode(&target.join("sub")), 0o700);
+            assert_eq!(mode(&target.join("sub/key")), 0o600);
+        }
+        assert!(matches!(
+            folder.write_into(&target, true),
+            Err(ArchiveError::TargetNotEmpty(_))
+        ));
+        if Path::new("/dev/shm").exists() && in_memory_fs(Path::new("/dev/shm")) {
+            let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+            assert_eq!(folder.write_into(&shm.path().join("o"), false).unwrap(), 1);
+        }
     }
 
     #[test]

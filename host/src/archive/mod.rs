@@ -14,6 +14,7 @@
 
 mod error;
 pub(crate) use folder::SecureBuf;
+pub mod files;
 pub mod folder;
 pub mod header;
 pub mod legacy;
