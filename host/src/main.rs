@@ -5,7 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tazhost::archive::{FolderLimits, KdfParams, files};
+use tazhost::archive::files::{self, ArchiveLocation, Archives};
+use tazhost::archive::{FolderLimits, KdfParams};
 use tazhost::caps::LogSink;
 use tazhost::config::ClusterConfig;
 use tazhost::report;
@@ -62,13 +63,18 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// Seal, open, list, rekey and convert the encrypted secrets archive.
+    /// Seal, open (pull), list, rekey and convert the encrypted secrets archive, locally or on S3.
     ///
     /// The passphrase is read from the terminal without echo (3 attempts), or from
     /// --passphrase-file, --passphrase-fd or the file named by $TAZHOST_PASSPHRASE_FILE; never
     /// from the command line or a plain environment variable. Opened secrets live in memory.
-    #[command(subcommand)]
-    Secrets(SecretsCommand),
+    Secrets {
+        /// S3-compatible endpoint (else $AWS_ENDPOINT_URL, else AWS); path-style addressing.
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
 }
 
 #[derive(Args)]
@@ -116,9 +122,9 @@ enum SecretsCommand {
     Seal {
         /// The secrets folder.
         dir: PathBuf,
-        /// Where to write the archive.
-        #[arg(long, value_name = "FILE")]
-        to: PathBuf,
+        /// Where to write the archive: a file or s3://bucket/key (created only if absent).
+        #[arg(long, value_name = "FILE|S3")]
+        to: String,
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
@@ -132,11 +138,12 @@ enum SecretsCommand {
     ///
     /// Nothing is written unless the whole archive verifies. The folder must be missing or
     /// empty, and in memory (e.g. under /dev/shm or $XDG_RUNTIME_DIR) unless --allow-disk.
+    #[command(alias = "pull")]
     Open {
-        /// The archive (ours or legacy TazPod).
-        archive: PathBuf,
+        /// The archive (ours or legacy TazPod): a file or s3://bucket/key.
+        archive: String,
         /// The folder to create.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, alias = "open", value_name = "DIR")]
         into: PathBuf,
         /// Allow a folder on a disk-backed filesystem.
         #[arg(long)]
@@ -146,18 +153,18 @@ enum SecretsCommand {
     },
     /// Verify an archive and list its files: names, sizes and modes, never contents.
     List {
-        /// The archive (ours or legacy TazPod).
-        archive: PathBuf,
+        /// The archive (ours or legacy TazPod): a file or s3://bucket/key.
+        archive: String,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
     /// Change an archive's passphrase without decrypting its contents (only the header changes).
     Rekey {
-        /// The archive (ours).
-        archive: PathBuf,
+        /// The archive (ours): a file or s3://bucket/key, replaced only if unchanged since read.
+        archive: String,
         /// Write the result here instead of replacing the archive.
-        #[arg(long, value_name = "FILE")]
-        to: Option<PathBuf>,
+        #[arg(long, value_name = "FILE|S3")]
+        to: Option<String>,
         #[command(flatten)]
         passphrase: PassphraseArgs,
         #[command(flatten)]
@@ -165,11 +172,11 @@ enum SecretsCommand {
     },
     /// Convert a legacy TazPod archive to tazhost's format (same passphrase unless a new one is given).
     Convert {
-        /// The legacy archive.
-        archive: PathBuf,
-        /// Where to write the new archive.
-        #[arg(long, value_name = "FILE")]
-        to: PathBuf,
+        /// The legacy archive: a file or s3://bucket/key.
+        archive: String,
+        /// Where to write the new archive (created only if absent).
+        #[arg(long, value_name = "FILE|S3")]
+        to: String,
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
@@ -253,7 +260,10 @@ fn init_logging(verbose: u8) {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let command = match cli.command {
         // The archive needs no plugin runtime.
-        Command::Secrets(cmd) => return secrets(cmd),
+        Command::Secrets {
+            endpoint_url,
+            command,
+        } => return secrets(Archives::new(endpoint_url), command).await,
         other => other,
     };
     let cache = if cli.no_cache {
@@ -265,7 +275,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
     match command {
-        Command::Secrets(_) => unreachable!("handled above"),
+        Command::Secrets { .. } => unreachable!("handled above"),
         Command::Run(args) => run(&runtime, args).await,
         Command::Plan(args) => plan(&runtime, args).await,
         Command::Destroy { cluster, yes } => destroy(&runtime, cluster, yes).await,
@@ -406,9 +416,10 @@ async fn inspect(runtime: &Runtime, file: PathBuf, json: bool) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
+async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
     let limits = FolderLimits::default();
     let params = KdfParams::default();
+    let at = ArchiveLocation::parse;
     match cmd {
         SecretsCommand::Seal {
             dir,
@@ -417,20 +428,14 @@ fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
             legacy,
             passphrase,
         } => {
+            let out = at(&to)?;
             if legacy {
-                files::seal_legacy(&dir, &to, &passphrase.source(), force)?;
-                eprintln!(
-                    "sealed {} into {} (legacy TazPod format)",
-                    dir.display(),
-                    to.display()
-                );
+                files::seal_legacy(&archives, &dir, &out, &passphrase.source(), force).await?;
+                eprintln!("sealed {} into {out} (legacy TazPod format)", dir.display());
             } else {
-                let size = files::seal_dir(&dir, &to, &passphrase.source(), params, force)?;
-                eprintln!(
-                    "sealed {} into {} ({size} bytes)",
-                    dir.display(),
-                    to.display()
-                );
+                let size =
+                    files::seal(&archives, &dir, &out, &passphrase.source(), params, force).await?;
+                eprintln!("sealed {} into {out} ({size} bytes)", dir.display());
             }
         }
         SecretsCommand::Open {
@@ -439,7 +444,8 @@ fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
             allow_disk,
             passphrase,
         } => {
-            let folder = files::open_file(&archive, &passphrase.source(), &limits)?;
+            let folder =
+                files::open(&archives, &at(&archive)?, &passphrase.source(), &limits).await?;
             let written = folder
                 .write_into(&into, allow_disk)
                 .map_err(files::FilesError::from)?;
@@ -449,7 +455,8 @@ fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
             archive,
             passphrase,
         } => {
-            let folder = files::open_file(&archive, &passphrase.source(), &limits)?;
+            let folder =
+                files::open(&archives, &at(&archive)?, &passphrase.source(), &limits).await?;
             let mut total = 0;
             for (name, file) in &folder.files {
                 total += file.data().len();
@@ -479,14 +486,18 @@ fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
             passphrase,
             new_passphrase,
         } => {
-            files::rekey_file(
+            let archive = at(&archive)?;
+            let out = to.as_deref().map(at).transpose()?;
+            files::rekey(
+                &archives,
                 &archive,
-                to.as_deref(),
+                out.as_ref(),
                 &passphrase.source(),
                 &new_passphrase.source(),
                 params,
-            )?;
-            eprintln!("rekeyed {}", to.as_deref().unwrap_or(&archive).display());
+            )
+            .await?;
+            eprintln!("rekeyed {}", out.as_ref().unwrap_or(&archive));
         }
         SecretsCommand::Convert {
             archive,
@@ -496,16 +507,19 @@ fn secrets(cmd: SecretsCommand) -> Result<ExitCode> {
             new_passphrase,
         } => {
             let new = new_passphrase.given().then(|| new_passphrase.source());
-            files::convert_file(
+            let (archive, out) = (at(&archive)?, at(&to)?);
+            files::convert(
+                &archives,
                 &archive,
-                &to,
+                &out,
                 &passphrase.source(),
                 new.as_ref(),
                 params,
                 &limits,
                 force,
-            )?;
-            eprintln!("converted {} into {}", archive.display(), to.display());
+            )
+            .await?;
+            eprintln!("converted {archive} into {out}");
         }
     }
     Ok(ExitCode::SUCCESS)

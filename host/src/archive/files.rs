@@ -1,10 +1,12 @@
-//! Archive workflows on local files, as the `tazhost secrets` commands run them: ask for the
-//! passphrase (retrying on a terminal), verify everything, and only then write, atomically.
-//! S3 locations arrive with the S3 capability.
+//! Archive workflows as the `tazhost secrets` commands run them, on a local file or an
+//! `s3://bucket/key`: ask for the passphrase (retrying on a terminal), verify everything, and
+//! only then write: atomically on disk, conditionally on S3 (create only if absent, replace only
+//! the version that was read).
 
 use super::{
     ArchiveError, FolderLimits, Format, KdfParams, SecretFolder, detect, folder, legacy, stream,
 };
+use crate::caps::s3::{LocationError, S3Error, S3Location, S3Store, WriteCondition};
 use crate::secrets::{PassphraseError, PassphraseSource, SecretValue, TTY_ATTEMPTS};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,28 +31,132 @@ pub enum FilesError {
     /// The output exists.
     #[error("{} already exists; pass --force to replace it", .0.display())]
     Exists(PathBuf),
-    /// An s3:// location.
-    #[error(
-        "{0}: S3 locations are not supported by this build yet (the S3 capability is the next step of issue 4); use a local file"
-    )]
-    S3NotYet(String),
+    /// S3.
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    /// A malformed s3:// location.
+    #[error(transparent)]
+    Location(#[from] LocationError),
+}
+
+/// Where an archive lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveLocation {
+    /// A local file.
+    Local(PathBuf),
+    /// An S3 object.
+    S3(S3Location),
+}
+
+impl ArchiveLocation {
+    /// `s3://bucket/key` or a path.
+    pub fn parse(text: &str) -> Result<Self, FilesError> {
+        if S3Location::is_s3(text) {
+            Ok(Self::S3(S3Location::parse(text)?))
+        } else {
+            Ok(Self::Local(PathBuf::from(text)))
+        }
+    }
+}
+
+impl std::fmt::Display for ArchiveLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(p) => write!(f, "{}", p.display()),
+            Self::S3(l) => write!(f, "{l}"),
+        }
+    }
+}
+
+/// How archives are reached: S3 is set up on first use.
+#[derive(Debug, Default)]
+pub struct Archives {
+    endpoint_url: Option<String>,
+    s3: tokio::sync::OnceCell<S3Store>,
+}
+
+/// An archive as read, with what a conditional replace needs.
+struct Read {
+    bytes: Vec<u8>,
+    etag: Option<String>,
+}
+
+/// How a write may treat what is there.
+enum Intent {
+    /// Refuse if something exists (unless forced).
+    Create { force: bool },
+    /// Replace exactly what was read.
+    Replace { etag: Option<String> },
+}
+
+impl Archives {
+    /// Reach S3 through `endpoint_url` (else `AWS_ENDPOINT_URL`, else AWS).
+    pub fn new(endpoint_url: Option<String>) -> Self {
+        Self {
+            endpoint_url,
+            s3: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn s3(&self) -> &S3Store {
+        self.s3
+            .get_or_init(|| S3Store::from_env(self.endpoint_url.as_deref()))
+            .await
+    }
+
+    async fn read(&self, at: &ArchiveLocation) -> Result<Read, FilesError> {
+        match at {
+            ArchiveLocation::Local(path) => Ok(Read {
+                bytes: std::fs::read(path).map_err(io(format!("reading {}", path.display())))?,
+                etag: None,
+            }),
+            ArchiveLocation::S3(loc) => {
+                let object = self.s3().await.get(loc).await?;
+                Ok(Read {
+                    bytes: object.bytes,
+                    etag: object.etag,
+                })
+            }
+        }
+    }
+
+    async fn check_absent(&self, at: &ArchiveLocation, force: bool) -> Result<(), FilesError> {
+        if let ArchiveLocation::Local(path) = at {
+            check_target(path, force)?;
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        at: &ArchiveLocation,
+        bytes: Vec<u8>,
+        intent: Intent,
+    ) -> Result<(), FilesError> {
+        match at {
+            ArchiveLocation::Local(path) => {
+                if let Intent::Create { force } = intent {
+                    check_target(path, force)?;
+                }
+                write_atomically(path, &bytes)
+            }
+            ArchiveLocation::S3(loc) => {
+                let condition = match intent {
+                    Intent::Create { force: true } => WriteCondition::Overwrite,
+                    Intent::Create { force: false } => WriteCondition::CreateNew,
+                    Intent::Replace { etag: Some(etag) } => WriteCondition::Replace(etag),
+                    Intent::Replace { etag: None } => WriteCondition::CreateNew,
+                };
+                self.s3().await.put(loc, bytes, &condition).await?;
+                Ok(())
+            }
+        }
+    }
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> FilesError {
     let context = context.into();
     move |source| FilesError::Io { context, source }
-}
-
-fn local(path: &Path) -> Result<&Path, FilesError> {
-    let text = path.to_string_lossy();
-    if text.starts_with("s3://") {
-        return Err(FilesError::S3NotYet(text.into_owned()));
-    }
-    Ok(path)
-}
-
-fn read_archive(path: &Path) -> Result<Vec<u8>, FilesError> {
-    std::fs::read(local(path)?).map_err(io(format!("reading {}", path.display())))
 }
 
 /// Decrypt with a passphrase from `source`, asking again (up to 3 times) when a person typed a
@@ -76,59 +182,59 @@ fn decrypt_asking(
     Err(last.unwrap_or(ArchiveError::WrongPassphrase).into())
 }
 
-/// Open an archive file into memory.
-pub fn open_file(
-    path: &Path,
+/// Open an archive into memory.
+pub async fn open(
+    archives: &Archives,
+    at: &ArchiveLocation,
     source: &PassphraseSource,
     limits: &FolderLimits,
 ) -> Result<SecretFolder, FilesError> {
-    let bytes = read_archive(path)?;
-    let (tar, _) = decrypt_asking(&bytes, source, limits)?;
+    let read = archives.read(at).await?;
+    let (tar, _) = decrypt_asking(&read.bytes, source, limits)?;
     Ok(folder::unpack(&tar, limits)?)
 }
 
-/// Seal `dir` into `out` (our format). Returns the archive size.
-pub fn seal_dir(
+/// Seal `dir` into a new archive at `out` (our format). Returns the archive size.
+pub async fn seal(
+    archives: &Archives,
     dir: &Path,
-    out: &Path,
+    out: &ArchiveLocation,
     source: &PassphraseSource,
     params: KdfParams,
     force: bool,
 ) -> Result<u64, FilesError> {
-    check_target(local(out)?, force)?;
+    archives.check_absent(out, force).await?;
     let pass = source.read("New archive passphrase: ", true)?;
     let bytes = super::seal_folder(dir, pass.expose().as_bytes(), params)?;
-    write_atomically(out, &bytes)?;
-    Ok(bytes.len() as u64)
+    let size = bytes.len() as u64;
+    archives.write(out, bytes, Intent::Create { force }).await?;
+    Ok(size)
 }
 
 /// Re-wrap an archive's key under a new passphrase (payload untouched). `out` defaults to the
-/// archive itself, replaced atomically.
-pub fn rekey_file(
-    path: &Path,
-    out: Option<&Path>,
+/// archive itself, replaced only if nobody changed it since it was read.
+pub async fn rekey(
+    archives: &Archives,
+    at: &ArchiveLocation,
+    out: Option<&ArchiveLocation>,
     old: &PassphraseSource,
     new: &PassphraseSource,
     params: KdfParams,
 ) -> Result<(), FilesError> {
-    let bytes = read_archive(path)?;
-    if detect(&bytes) == Format::Legacy {
+    let read = archives.read(at).await?;
+    if detect(&read.bytes) == Format::Legacy {
         return Err(ArchiveError::NonCanonical(
             "rekey works on tazhost archives; run `tazhost secrets convert` on a legacy one first",
         )
         .into());
     }
-    let out = out.unwrap_or(path);
-    if out != path {
-        check_target(local(out)?, false)?;
-    }
     let attempts = if old.can_retry() { TTY_ATTEMPTS } else { 1 };
     let new_pass = new.read("New archive passphrase: ", true)?;
-    let mut rekeyed = Vec::with_capacity(bytes.len());
+    let mut rekeyed = Vec::with_capacity(read.bytes.len());
     for attempt in 1..=attempts {
         let old_pass = old.read("Current archive passphrase: ", false)?;
         match stream::rekey(
-            &mut &bytes[..],
+            &mut &read.bytes[..],
             old_pass.expose().as_bytes(),
             new_pass.expose().as_bytes(),
             params,
@@ -142,25 +248,38 @@ pub fn rekey_file(
             Err(e) => return Err(e.into()),
         }
     }
-    write_atomically(out, &rekeyed)
+    match out {
+        Some(other) if other != at => {
+            archives
+                .write(other, rekeyed, Intent::Create { force: false })
+                .await
+        }
+        _ => {
+            archives
+                .write(at, rekeyed, Intent::Replace { etag: read.etag })
+                .await
+        }
+    }
 }
 
 /// Convert a legacy archive to our format, keeping its passphrase unless `new` is given.
-pub fn convert_file(
-    legacy_path: &Path,
-    out: &Path,
+#[allow(clippy::too_many_arguments)]
+pub async fn convert(
+    archives: &Archives,
+    legacy_at: &ArchiveLocation,
+    out: &ArchiveLocation,
     old: &PassphraseSource,
     new: Option<&PassphraseSource>,
     params: KdfParams,
     limits: &FolderLimits,
     force: bool,
 ) -> Result<(), FilesError> {
-    check_target(local(out)?, force)?;
-    let bytes = read_archive(legacy_path)?;
-    if detect(&bytes) != Format::Legacy {
+    archives.check_absent(out, force).await?;
+    let read = archives.read(legacy_at).await?;
+    if detect(&read.bytes) != Format::Legacy {
         return Err(ArchiveError::NonCanonical("this is already a tazhost archive").into());
     }
-    let (tar, old_pass) = decrypt_asking(&bytes, old, limits)?;
+    let (tar, old_pass) = decrypt_asking(&read.bytes, old, limits)?;
     // Check the contents are a safe folder before sealing them again.
     folder::unpack(&tar, limits)?;
     let pass = match new {
@@ -169,20 +288,22 @@ pub fn convert_file(
     };
     let mut sealed = Vec::with_capacity(tar.len() + tar.len() / 1000 + 4096);
     stream::seal(&tar[..], pass.expose().as_bytes(), params, &mut sealed)?;
-    write_atomically(out, &sealed)
+    archives.write(out, sealed, Intent::Create { force }).await
 }
 
 /// Write a legacy archive of `dir` (for tools that still read only TazPod archives).
-pub fn seal_legacy(
+pub async fn seal_legacy(
+    archives: &Archives,
     dir: &Path,
-    out: &Path,
+    out: &ArchiveLocation,
     source: &PassphraseSource,
     force: bool,
 ) -> Result<(), FilesError> {
-    check_target(local(out)?, force)?;
+    archives.check_absent(out, force).await?;
     let pass = source.read("New archive passphrase: ", true)?;
     let tar = folder::pack(dir)?;
-    write_atomically(out, &legacy::seal(&tar, pass.expose().as_bytes())?)
+    let bytes = legacy::seal(&tar, pass.expose().as_bytes())?;
+    archives.write(out, bytes, Intent::Create { force }).await
 }
 
 fn check_target(out: &Path, force: bool) -> Result<(), FilesError> {

@@ -6,6 +6,7 @@ mod crypto;
 pub mod http;
 mod http_host;
 mod log;
+pub mod s3;
 mod secrets;
 mod time;
 mod wasi;
