@@ -10,4 +10,5 @@ mod hcloud_sdk;
 mod hetzner;
 mod hostile;
 mod http_policy;
+mod s3;
 mod secrets;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod plugins;
+mod s3server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,6 +13,7 @@ use tazhost::caps::{LogLevel, LogSink};
 use tazhost::runtime::{ComponentCache, Runtime};
 
 pub use plugins::{plugins, workspace};
+pub use s3server::S3Server;
 
 /// A component cache shared by the tests of this process (compiling every plugin in every test
 /// would only slow them down; the cache's own tests use private directories).

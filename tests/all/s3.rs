@@ -1,0 +1,281 @@
+//! Archives on a real S3 server (SeaweedFS, started per test): round trips with tazhost and the
+//! AWS CLI, conditional writes between concurrent operators, and clear errors.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PASSPHRASE: &str = "s3 test passphrase 4c1d";
+const VALUE: &str = "unseal-key-VALUE-on-s3-77aa";
+
+struct Estate {
+    s3: S3Server,
+    dir: tempfile::TempDir,
+}
+
+impl Estate {
+    fn new() -> Self {
+        let s3 = S3Server::start();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("secrets/vault")).unwrap();
+        std::fs::write(dir.path().join("secrets/vault/vault-unseal-key-1"), VALUE).unwrap();
+        std::fs::write(dir.path().join("pass"), PASSPHRASE).unwrap();
+        std::fs::write(dir.path().join("new-pass"), "another passphrase 9e").unwrap();
+        let e = Self { s3, dir };
+        let mb = e.aws(&["s3", "mb", "s3://tazlab-backup"]);
+        assert!(mb.status.success(), "{}\n{}", output_text(&mb), e.s3.log());
+        e
+    }
+
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn aws(&self, args: &[&str]) -> Output {
+        let aws = workspace().join(".venv/bin/aws");
+        assert!(
+            aws.exists(),
+            "awscli missing: scripts/test installs tests/sdk/requirements.txt"
+        );
+        Command::new(aws)
+            .arg("--endpoint-url")
+            .arg(self.s3.endpoint())
+            .args(args)
+            .envs(self.s3.client_env())
+            .output()
+            .unwrap()
+    }
+
+    fn tazhost(&self, args: &[&str]) -> Command {
+        let mut cmd = tazhost();
+        cmd.args(args).envs(self.s3.client_env());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.tazhost(args).output().unwrap();
+        let text = output_text(&out);
+        for secret in [VALUE, PASSPHRASE, self.s3.secret_key()] {
+            assert!(
+                !text.contains(secret),
+                "a secret reached the output of {args:?}:\n{text}"
+            );
+        }
+        out
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const KEY: &str = "s3://tazlab-backup/tazpod/vault/vault.tar.aes";
+
+#[test]
+fn seal_to_s3_then_pull_and_open_and_the_aws_cli_agrees() {
+    let e = Estate::new();
+    let seal = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(
+        seal.status.success(),
+        "{}\n{}",
+        output_text(&seal),
+        e.s3.log()
+    );
+
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let into = shm.path().join("opened");
+    let pull = e.run(&[
+        "secrets",
+        "pull",
+        KEY,
+        "--open",
+        s(&into),
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(pull.status.success(), "{}", output_text(&pull));
+    assert_eq!(
+        std::fs::read_to_string(into.join("vault/vault-unseal-key-1")).unwrap(),
+        VALUE
+    );
+
+    // The AWS CLI downloads exactly what tazhost uploaded: tazhost opens its copy.
+    let copy = e.p("copy.tar.aes");
+    let cp = e.aws(&["s3", "cp", KEY, s(&copy)]);
+    assert!(cp.status.success(), "{}", output_text(&cp));
+    assert!(std::fs::read(&copy).unwrap().starts_with(b"TAZHOSTA"));
+    assert!(
+        e.run(&[
+            "secrets",
+            "list",
+            s(&copy),
+            "--passphrase-file",
+            s(&e.p("pass"))
+        ])
+        .status
+        .success()
+    );
+
+    // And tazhost reads what the AWS CLI uploaded.
+    let up = e.aws(&[
+        "s3",
+        "cp",
+        s(&copy),
+        "s3://tazlab-backup/other/copy.tar.aes",
+    ]);
+    assert!(up.status.success(), "{}", output_text(&up));
+    let list = e.run(&[
+        "secrets",
+        "list",
+        "s3://tazlab-backup/other/copy.tar.aes",
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(list.status.success(), "{}", output_text(&list));
+    assert!(String::from_utf8_lossy(&list.stdout).contains("vault/vault-unseal-key-1"));
+}
+
+#[test]
+fn sealing_over_an_existing_archive_is_a_conflict_unless_forced() {
+    let e = Estate::new();
+    let (secrets, pass) = (e.p("secrets"), e.p("pass"));
+    let args = [
+        "secrets",
+        "seal",
+        s(&secrets),
+        "--to",
+        KEY,
+        "--passphrase-file",
+        s(&pass),
+    ];
+    assert!(e.run(&args).status.success());
+    let second = e.run(&args);
+    assert!(!second.status.success());
+    assert!(
+        output_text(&second).contains("was changed by someone else"),
+        "{}",
+        output_text(&second)
+    );
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert!(e.run(&forced).status.success());
+}
+
+#[test]
+fn two_concurrent_rekeys_never_both_win_and_nothing_is_lost() {
+    let e = Estate::new();
+    let seal = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(seal.status.success(), "{}", output_text(&seal));
+    let start = || {
+        e.tazhost(&[
+            "secrets",
+            "rekey",
+            KEY,
+            "--passphrase-file",
+            s(&e.p("pass")),
+            "--new-passphrase-file",
+            s(&e.p("new-pass")),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let wins = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        wins,
+        1,
+        "{}\n{}",
+        output_text(&outs[0]),
+        output_text(&outs[1])
+    );
+    let loser = outs.iter().find(|o| !o.status.success()).unwrap();
+    let text = output_text(loser);
+    assert!(
+        text.contains("was changed by someone else") || text.contains("wrong passphrase"),
+        "{text}"
+    );
+    let list = e.run(&[
+        "secrets",
+        "list",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("new-pass")),
+    ]);
+    assert!(
+        list.status.success(),
+        "the winner's archive opens: {}",
+        output_text(&list)
+    );
+}
+
+#[test]
+fn missing_objects_bad_credentials_and_dead_endpoints_are_explained() {
+    let e = Estate::new();
+    let missing = e.run(&[
+        "secrets",
+        "list",
+        "s3://tazlab-backup/nope.tar.aes",
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        output_text(&missing).contains("s3://tazlab-backup/nope.tar.aes does not exist"),
+        "{}",
+        output_text(&missing)
+    );
+
+    let bad = e
+        .tazhost(&["secrets", "list", KEY, "--passphrase-file", s(&e.p("pass"))])
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wrong-secret-key-000000000000000000000",
+        )
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let text = output_text(&bad);
+    assert!(text.contains("S3 refused access"), "{text}");
+    assert!(
+        !text.contains("wrong-secret-key") && !text.contains(e.s3.secret_key()),
+        "{text}"
+    );
+
+    let dead = e
+        .tazhost(&[
+            "secrets",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "list",
+            KEY,
+            "--passphrase-file",
+            s(&e.p("pass")),
+        ])
+        .output()
+        .unwrap();
+    assert!(!dead.status.success());
+    assert!(
+        output_text(&dead).contains("unreachable"),
+        "{}",
+        output_text(&dead)
+    );
+}
