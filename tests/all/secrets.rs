@@ -35,6 +35,23 @@ impl Workspace {
     fn p(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+    /// Seal the test folder into `name` with the test passphrase; the archive's path.
+    fn sealed(&self, name: &str) -> PathBuf {
+        let archive = self.p(name);
+        let (secrets, pass) = (self.p("secrets"), self.p("pass"));
+        let out = self.run(&[
+            "secrets",
+            "seal",
+            s(&secrets),
+            "--to",
+            s(&archive),
+            "--passphrase-file",
+            s(&pass),
+        ]);
+        assert!(out.status.success(), "{}", output_text(&out));
+        archive
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         let out = tazhost().args(args).output().expect("tazhost runs");
         let text = output_text(&out);
@@ -138,20 +155,7 @@ fn seal_list_open_round_trip_never_prints_a_value() {
 #[test]
 fn a_wrong_passphrase_or_a_flipped_byte_writes_nothing() {
     let w = Workspace::new();
-    let archive = w.p("a.tar.aes");
-    assert!(
-        w.run(&[
-            "secrets",
-            "seal",
-            s(&w.p("secrets")),
-            "--to",
-            s(&archive),
-            "--passphrase-file",
-            s(&w.p("pass"))
-        ])
-        .status
-        .success()
-    );
+    let archive = w.sealed("a.tar.aes");
     let into = w.shm.path().join("never");
     let wrong = w.run(&[
         "secrets",
@@ -195,20 +199,7 @@ fn a_wrong_passphrase_or_a_flipped_byte_writes_nothing() {
 #[test]
 fn opening_onto_disk_needs_allow_disk() {
     let w = Workspace::new();
-    let archive = w.p("a.tar.aes");
-    assert!(
-        w.run(&[
-            "secrets",
-            "seal",
-            s(&w.p("secrets")),
-            "--to",
-            s(&archive),
-            "--passphrase-file",
-            s(&w.p("pass"))
-        ])
-        .status
-        .success()
-    );
+    let archive = w.sealed("a.tar.aes");
     let disk = w.p("on-disk");
     let refused = w.run(&[
         "secrets",
@@ -245,20 +236,7 @@ fn opening_onto_disk_needs_allow_disk() {
 #[test]
 fn rekey_replaces_the_passphrase_and_the_old_one_stops_working() {
     let w = Workspace::new();
-    let archive = w.p("a.tar.aes");
-    assert!(
-        w.run(&[
-            "secrets",
-            "seal",
-            s(&w.p("secrets")),
-            "--to",
-            s(&archive),
-            "--passphrase-file",
-            s(&w.p("pass"))
-        ])
-        .status
-        .success()
-    );
+    let archive = w.sealed("a.tar.aes");
     let before = std::fs::read(&archive).unwrap();
     let rekey = w.run(&[
         "secrets",
@@ -300,20 +278,7 @@ fn rekey_replaces_the_passphrase_and_the_old_one_stops_working() {
 fn the_passphrase_can_come_from_a_file_descriptor() {
     use std::io::Write;
     let w = Workspace::new();
-    let archive = w.p("a.tar.aes");
-    assert!(
-        w.run(&[
-            "secrets",
-            "seal",
-            s(&w.p("secrets")),
-            "--to",
-            s(&archive),
-            "--passphrase-file",
-            s(&w.p("pass"))
-        ])
-        .status
-        .success()
-    );
+    let archive = w.sealed("a.tar.aes");
     let mut child = tazhost()
         .args(["secrets", "list", s(&archive), "--passphrase-fd", "0"])
         .stdin(std::process::Stdio::piped())

@@ -217,16 +217,7 @@ impl Session {
                 (CLUSTER_LABEL.to_string(), cluster.clone()),
                 (POOL_LABEL.to_string(), pool.name.clone()),
             ];
-            let found = p
-                .plugin
-                .list(
-                    p.caps.clone(),
-                    self.limits(),
-                    &p.config_json,
-                    selector.clone(),
-                )
-                .await?;
-            let found = carrying(found, &selector, &p.name);
+            let found = self.list_carrying(p, &selector).await?;
             let mut labels: Vec<(String, String)> = pool
                 .labels
                 .iter()
@@ -293,21 +284,30 @@ impl Session {
             .await)
     }
 
+    /// `list` on one provider, keeping only the nodes that really carry every selector label.
+    async fn list_carrying(
+        &self,
+        p: &ProviderHandle,
+        selector: &[(String, String)],
+    ) -> Result<Vec<Node>, RunError> {
+        let nodes = p
+            .plugin
+            .list(
+                p.caps.clone(),
+                self.limits(),
+                &p.config_json,
+                selector.to_vec(),
+            )
+            .await?;
+        Ok(carrying(nodes, selector, &p.name))
+    }
+
     /// Every node carrying this cluster's label, per provider. Changes nothing.
     pub async fn find_cluster_nodes(&self) -> Result<Vec<(String, Node)>, RunError> {
         let selector = vec![(CLUSTER_LABEL.to_string(), self.config.cluster.name.clone())];
         let mut out = Vec::new();
         for p in self.providers.values() {
-            let nodes = p
-                .plugin
-                .list(
-                    p.caps.clone(),
-                    self.limits(),
-                    &p.config_json,
-                    selector.clone(),
-                )
-                .await?;
-            let nodes = carrying(nodes, &selector, &p.name);
+            let nodes = self.list_carrying(p, &selector).await?;
             out.extend(nodes.into_iter().map(|n| (p.name.clone(), n)));
         }
         Ok(out)
