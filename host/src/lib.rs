@@ -7,10 +7,12 @@
 //! - [`secrets`]: secret values, their sources and redaction.
 //! - [`run`]: the bootstrap itself: plan, apply, destroy.
 //! - [`report`]: what the CLI prints.
+//! - [`progress`]: progress of long transfers on a terminal.
 
 pub mod archive;
 pub mod caps;
 pub mod config;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod runtime;

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tazhost::archive::files::{self, ArchiveLocation, Archives};
-use tazhost::archive::{FolderLimits, KdfParams};
+use tazhost::archive::{Contents, FolderLimits, KdfParams};
 use tazhost::caps::LogSink;
 use tazhost::config::ClusterConfig;
 use tazhost::report;
@@ -444,8 +444,14 @@ async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
             allow_disk,
             passphrase,
         } => {
-            let folder =
-                files::open(&archives, &at(&archive)?, &passphrase.source(), &limits).await?;
+            let folder = files::open(
+                &archives,
+                &at(&archive)?,
+                &passphrase.source(),
+                &limits,
+                Contents::Keep,
+            )
+            .await?;
             let written = folder
                 .write_into(&into, allow_disk)
                 .map_err(files::FilesError::from)?;
@@ -455,14 +461,20 @@ async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
             archive,
             passphrase,
         } => {
-            let folder =
-                files::open(&archives, &at(&archive)?, &passphrase.source(), &limits).await?;
+            let folder = files::open(
+                &archives,
+                &at(&archive)?,
+                &passphrase.source(),
+                &limits,
+                Contents::SizesOnly,
+            )
+            .await?;
             let mut total = 0;
             for (name, file) in &folder.files {
-                total += file.data().len();
+                total += file.size();
                 println!(
                     "{:>8}  {:04o}  {}",
-                    file.data().len(),
+                    file.size(),
                     file.mode,
                     report::clean(name)
                 );

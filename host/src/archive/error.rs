@@ -58,8 +58,8 @@ pub enum ArchiveError {
     #[error("archive is truncated: the payload ends without its final chunk")]
     Truncated,
     /// Bytes follow the final chunk.
-    #[error("archive has {0} bytes of trailing data after its final chunk")]
-    TrailingData(usize),
+    #[error("archive has trailing data after its final chunk")]
+    TrailingData,
     /// An entry path leaves the folder.
     #[error("archive entry `{0}` escapes the secrets folder (absolute path or `..`)")]
     PathEscapes(String),

@@ -1,14 +1,18 @@
 //! Archive workflows as the `tazhost secrets` commands run them, on a local file or an
 //! `s3://bucket/key`: ask for the passphrase (retrying on a terminal), verify everything, and
 //! only then write: atomically on disk, conditionally on S3 (create only if absent, replace only
-//! the version that was read).
+//! the version that was read). Archives stream through in bounded memory both ways; only what
+//! the caller asks to keep (the opened folder) is held.
 
+use super::folder::Contents;
 use super::{
-    ArchiveError, FolderLimits, Format, KdfParams, SecretFolder, detect, folder, legacy, stream,
+    ArchiveError, FolderLimits, Format, KdfParams, SecretFolder, detect, folder, header, legacy,
+    stream,
 };
 use crate::caps::s3::{LocationError, S3Error, S3Location, S3Store, WriteCondition};
+use crate::progress::Progress;
 use crate::secrets::{PassphraseError, PassphraseSource, SecretValue, TTY_ATTEMPTS};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// A secrets command failed; nothing was written.
@@ -75,9 +79,9 @@ pub struct Archives {
     s3: tokio::sync::OnceCell<S3Store>,
 }
 
-/// An archive as read, with what a conditional replace needs.
-struct Read {
-    bytes: Vec<u8>,
+/// An archive being read: its bytes as a stream, and what a conditional replace needs.
+struct Source {
+    reader: Box<dyn Read + Send>,
     etag: Option<String>,
 }
 
@@ -88,6 +92,9 @@ enum Intent {
     /// Replace exactly what was read.
     Replace { etag: Option<String> },
 }
+
+/// Produces an archive's bytes on a blocking thread.
+type Producer = Box<dyn FnOnce(&mut dyn Write) -> Result<(), FilesError> + Send>;
 
 impl Archives {
     /// Reach S3 through `endpoint_url` (else `AWS_ENDPOINT_URL`, else AWS).
@@ -104,17 +111,22 @@ impl Archives {
             .await
     }
 
-    async fn read(&self, at: &ArchiveLocation) -> Result<Read, FilesError> {
+    async fn source(&self, at: &ArchiveLocation) -> Result<Source, FilesError> {
         match at {
-            ArchiveLocation::Local(path) => Ok(Read {
-                bytes: std::fs::read(path).map_err(io(format!("reading {}", path.display())))?,
-                etag: None,
-            }),
+            ArchiveLocation::Local(path) => {
+                let file =
+                    std::fs::File::open(path).map_err(io(format!("reading {}", path.display())))?;
+                Ok(Source {
+                    reader: Box::new(std::io::BufReader::with_capacity(READ_BUFFER, file)),
+                    etag: None,
+                })
+            }
             ArchiveLocation::S3(loc) => {
-                let object = self.s3().await.get(loc).await?;
-                Ok(Read {
-                    bytes: object.bytes,
-                    etag: object.etag,
+                let progress = Progress::on_terminal(format!("pulling {loc}"));
+                let reader = self.s3().await.reader(loc, progress).await?;
+                Ok(Source {
+                    etag: reader.etag.clone(),
+                    reader: Box::new(reader),
                 })
             }
         }
@@ -127,18 +139,22 @@ impl Archives {
         Ok(())
     }
 
+    /// Write what `produce` writes to `at`: into a private temporary file renamed into place,
+    /// or to S3 under the intent's condition. If `produce` fails, nothing is written. Returns
+    /// the number of bytes written.
     async fn write(
         &self,
         at: &ArchiveLocation,
-        bytes: Vec<u8>,
         intent: Intent,
-    ) -> Result<(), FilesError> {
+        produce: Producer,
+    ) -> Result<u64, FilesError> {
         match at {
             ArchiveLocation::Local(path) => {
                 if let Intent::Create { force } = intent {
                     check_target(path, force)?;
                 }
-                write_atomically(path, &bytes)
+                let path = path.clone();
+                blocking(move || write_atomically(&path, produce)).await
             }
             ArchiveLocation::S3(loc) => {
                 let condition = match intent {
@@ -147,10 +163,64 @@ impl Archives {
                     Intent::Replace { etag: Some(etag) } => WriteCondition::Replace(etag),
                     Intent::Replace { etag: None } => WriteCondition::CreateNew,
                 };
-                self.s3().await.put(loc, bytes, &condition).await?;
-                Ok(())
+                let progress = Progress::on_terminal(format!("pushing {loc}"));
+                let (writer, upload) = self.s3().await.writer(loc, condition, progress);
+                let produced = blocking(move || {
+                    let mut counted = Counted {
+                        inner: writer,
+                        bytes: 0,
+                    };
+                    produce(&mut counted)?;
+                    let bytes = counted.bytes;
+                    counted
+                        .inner
+                        .finish()
+                        .map_err(io("sending the archive to S3"))?;
+                    Ok(bytes)
+                })
+                .await;
+                match (produced, upload.wait().await) {
+                    (Ok(bytes), Ok(_)) => Ok(bytes),
+                    // The upload's own failure explains a producer that could not send.
+                    (_, Err(e)) if !matches!(e, S3Error::Abandoned(_)) => Err(e.into()),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(e.into()),
+                }
             }
         }
+    }
+}
+
+/// Read-ahead for local archives.
+const READ_BUFFER: usize = 256 << 10;
+
+/// Run blocking work (file I/O, Argon2id, prompts, channel hand-offs) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, FilesError> + Send + 'static,
+) -> Result<T, FilesError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(FilesError::Io {
+            context: "the archive worker stopped".into(),
+            source: std::io::Error::other(e.to_string()),
+        })
+    })
+}
+
+/// Counts what passes through.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -159,42 +229,109 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> FilesError {
     move |source| FilesError::Io { context, source }
 }
 
-/// Decrypt with a passphrase from `source`, asking again (up to 3 times) when a person typed a
-/// wrong one. Returns the verified plaintext tar and the passphrase that opened it.
-fn decrypt_asking(
-    bytes: &[u8],
+/// Ask for a passphrase (up to 3 times when a person is typing it) until `try_open` accepts
+/// it. Returns what `try_open` returned and the passphrase.
+fn with_passphrase<T>(
     source: &PassphraseSource,
-    limits: &FolderLimits,
-) -> Result<(zeroize::Zeroizing<Vec<u8>>, SecretValue), FilesError> {
+    prompt: &str,
+    mut try_open: impl FnMut(&[u8]) -> Result<T, ArchiveError>,
+) -> Result<(T, SecretValue), FilesError> {
     let attempts = if source.can_retry() { TTY_ATTEMPTS } else { 1 };
-    let mut last = None;
     for attempt in 1..=attempts {
-        let pass = source.read("Archive passphrase: ", false)?;
-        match super::decrypt(bytes, pass.expose().as_bytes(), limits) {
-            Ok(plain) => return Ok((plain, pass)),
+        let pass = source.read(prompt, false)?;
+        match try_open(pass.expose().as_bytes()) {
+            Ok(value) => return Ok((value, pass)),
             Err(ArchiveError::WrongPassphrase) if attempt < attempts => {
                 eprintln!("Wrong passphrase, try again ({attempt}/{attempts}).");
-                last = Some(ArchiveError::WrongPassphrase);
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(last.unwrap_or(ArchiveError::WrongPassphrase).into())
+    Err(ArchiveError::WrongPassphrase.into())
 }
 
-/// Open an archive into memory.
+/// An archive's format, from its first bytes, and a reader that still yields those bytes.
+fn sniff(mut reader: Box<dyn Read + Send>) -> Result<(Format, Box<dyn Read + Send>), FilesError> {
+    let mut magic = vec![0u8; header::MAGIC.len()];
+    let mut got = 0;
+    while got < magic.len() {
+        match reader.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(archive_read_error(e)),
+        }
+    }
+    magic.truncate(got);
+    let format = detect(&magic);
+    Ok((format, Box::new(std::io::Cursor::new(magic).chain(reader))))
+}
+
+fn archive_read_error(e: std::io::Error) -> FilesError {
+    stream::into_archive_error(e, "reading the archive").into()
+}
+
+/// A legacy archive is one GCM message, verified only as a whole: read it into memory, bounded.
+fn read_legacy(reader: impl Read, limits: &FolderLimits) -> Result<Vec<u8>, FilesError> {
+    // gzip'd plaintext plus salt, nonce and tag: never larger than the plaintext limit allows.
+    let cap = limits.max_total_bytes.saturating_add(1 << 20);
+    let mut bytes = Vec::new();
+    reader
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(archive_read_error)?;
+    if bytes.len() as u64 > cap {
+        return Err(ArchiveError::TooLarge {
+            limit: limits.max_total_bytes,
+        }
+        .into());
+    }
+    Ok(bytes)
+}
+
+/// Verify and read an archive of either format from `reader` on this (blocking) thread.
+fn open_blocking(
+    reader: Box<dyn Read + Send>,
+    source: &PassphraseSource,
+    limits: &FolderLimits,
+    contents: Contents,
+) -> Result<(SecretFolder, SecretValue), FilesError> {
+    let (format, reader) = sniff(reader)?;
+    match format {
+        Format::Tazhost => {
+            let opening = stream::Opening::start(reader)?;
+            let (keys, pass) =
+                with_passphrase(source, "Archive passphrase: ", |p| opening.unlock(p))?;
+            let folder = folder::read(opening.decrypt(&keys), limits, contents)?;
+            Ok((folder, pass))
+        }
+        Format::Legacy => {
+            let bytes = read_legacy(reader, limits)?;
+            let (tar, pass) = with_passphrase(source, "Archive passphrase: ", |p| {
+                legacy::open(&bytes, p, limits.max_total_bytes)
+            })?;
+            Ok((folder::read(&tar[..], limits, contents)?, pass))
+        }
+    }
+}
+
+/// Open an archive into memory, streaming it: every chunk is verified, and nothing is
+/// returned before the last one has been. With [`Contents::SizesOnly`] (for `list`), memory
+/// does not grow with the archive's size.
 pub async fn open(
     archives: &Archives,
     at: &ArchiveLocation,
     source: &PassphraseSource,
     limits: &FolderLimits,
+    contents: Contents,
 ) -> Result<SecretFolder, FilesError> {
-    let read = archives.read(at).await?;
-    let (tar, _) = decrypt_asking(&read.bytes, source, limits)?;
-    Ok(folder::unpack(&tar, limits)?)
+    let reader = archives.source(at).await?.reader;
+    let (source, limits) = (source.clone(), limits.clone());
+    let (folder, _) = blocking(move || open_blocking(reader, &source, &limits, contents)).await?;
+    Ok(folder)
 }
 
-/// Seal `dir` into a new archive at `out` (our format). Returns the archive size.
+/// Seal `dir` into a new archive at `out` (our format), streaming: memory does not grow with
+/// the folder's size. Returns the archive size.
 pub async fn seal(
     archives: &Archives,
     dir: &Path,
@@ -205,14 +342,17 @@ pub async fn seal(
 ) -> Result<u64, FilesError> {
     archives.check_absent(out, force).await?;
     let pass = source.read("New archive passphrase: ", true)?;
-    let bytes = super::seal_folder(dir, pass.expose().as_bytes(), params)?;
-    let size = bytes.len() as u64;
-    archives.write(out, bytes, Intent::Create { force }).await?;
-    Ok(size)
+    let dir = dir.to_path_buf();
+    let produce: Producer = Box::new(move |w| {
+        let encryptor = stream::Encryptor::new(w, pass.expose().as_bytes(), params)?;
+        folder::pack_into(&dir, encryptor)?.finish()?;
+        Ok(())
+    });
+    archives.write(out, Intent::Create { force }, produce).await
 }
 
-/// Re-wrap an archive's key under a new passphrase (payload untouched). `out` defaults to the
-/// archive itself, replaced only if nobody changed it since it was read.
+/// Re-wrap an archive's key under a new passphrase (payload untouched, streamed through).
+/// `out` defaults to the archive itself, replaced only if nobody changed it since it was read.
 pub async fn rekey(
     archives: &Archives,
     at: &ArchiveLocation,
@@ -221,45 +361,41 @@ pub async fn rekey(
     new: &PassphraseSource,
     params: KdfParams,
 ) -> Result<(), FilesError> {
-    let read = archives.read(at).await?;
-    if detect(&read.bytes) == Format::Legacy {
-        return Err(ArchiveError::NonCanonical(
-            "rekey works on tazhost archives; run `tazhost secrets convert` on a legacy one first",
-        )
-        .into());
-    }
-    let attempts = if old.can_retry() { TTY_ATTEMPTS } else { 1 };
-    let new_pass = new.read("New archive passphrase: ", true)?;
-    let mut rekeyed = Vec::with_capacity(read.bytes.len());
-    for attempt in 1..=attempts {
-        let old_pass = old.read("Current archive passphrase: ", false)?;
-        match stream::rekey(
-            &mut &read.bytes[..],
-            old_pass.expose().as_bytes(),
-            new_pass.expose().as_bytes(),
-            params,
-            &mut rekeyed,
-        ) {
-            Ok(()) => break,
-            Err(ArchiveError::WrongPassphrase) if attempt < attempts => {
-                eprintln!("Wrong passphrase, try again ({attempt}/{attempts}).");
-                rekeyed.clear();
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    match out {
+    let target = match out {
         Some(other) if other != at => {
-            archives
-                .write(other, rekeyed, Intent::Create { force: false })
-                .await
+            archives.check_absent(other, false).await?;
+            Some(other)
         }
-        _ => {
-            archives
-                .write(at, rekeyed, Intent::Replace { etag: read.etag })
-                .await
+        _ => None,
+    };
+    let read = archives.source(at).await?;
+    let old = old.clone();
+    let new_pass = new.read("New archive passphrase: ", true)?;
+    let (opening, keys) = blocking(move || {
+        let (format, reader) = sniff(read.reader)?;
+        if format == Format::Legacy {
+            return Err(ArchiveError::NonCanonical(
+                "rekey works on tazhost archives; run `tazhost secrets convert` on a legacy one first",
+            )
+            .into());
         }
-    }
+        let opening = stream::Opening::start(reader)?;
+        let (keys, _) = with_passphrase(&old, "Current archive passphrase: ", |p| {
+            opening.unlock(p)
+        })?;
+        Ok((opening, keys))
+    })
+    .await?;
+    let produce: Producer = Box::new(move |w| {
+        stream::rekey_opened(opening, &keys, new_pass.expose().as_bytes(), params, w)?;
+        Ok(())
+    });
+    let (dest, intent) = match target {
+        Some(other) => (other, Intent::Create { force: false }),
+        None => (at, Intent::Replace { etag: read.etag }),
+    };
+    archives.write(dest, intent, produce).await?;
+    Ok(())
 }
 
 /// Convert a legacy archive to our format, keeping its passphrase unless `new` is given.
@@ -275,20 +411,34 @@ pub async fn convert(
     force: bool,
 ) -> Result<(), FilesError> {
     archives.check_absent(out, force).await?;
-    let read = archives.read(legacy_at).await?;
-    if detect(&read.bytes) != Format::Legacy {
-        return Err(ArchiveError::NonCanonical("this is already a tazhost archive").into());
-    }
-    let (tar, old_pass) = decrypt_asking(&read.bytes, old, limits)?;
-    // Check the contents are a safe folder before sealing them again.
-    folder::unpack(&tar, limits)?;
+    let reader = archives.source(legacy_at).await?.reader;
+    let (old, limits) = (old.clone(), limits.clone());
+    let (tar, old_pass) = blocking(move || {
+        let (format, reader) = sniff(reader)?;
+        if format != Format::Legacy {
+            return Err(ArchiveError::NonCanonical("this is already a tazhost archive").into());
+        }
+        let bytes = read_legacy(reader, &limits)?;
+        let (tar, pass) = with_passphrase(&old, "Archive passphrase: ", |p| {
+            legacy::open(&bytes, p, limits.max_total_bytes)
+        })?;
+        // Check the contents are a safe folder before sealing them again.
+        folder::unpack(&tar, &limits)?;
+        Ok((tar, pass))
+    })
+    .await?;
     let pass = match new {
         Some(source) => source.read("New archive passphrase: ", true)?,
         None => old_pass,
     };
-    let mut sealed = Vec::with_capacity(tar.len() + tar.len() / 1000 + 4096);
-    stream::seal(&tar[..], pass.expose().as_bytes(), params, &mut sealed)?;
-    archives.write(out, sealed, Intent::Create { force }).await
+    let produce: Producer = Box::new(move |w| {
+        stream::seal(&tar[..], pass.expose().as_bytes(), params, w)?;
+        Ok(())
+    });
+    archives
+        .write(out, Intent::Create { force }, produce)
+        .await?;
+    Ok(())
 }
 
 /// Write a legacy archive of `dir` (for tools that still read only TazPod archives).
@@ -303,7 +453,14 @@ pub async fn seal_legacy(
     let pass = source.read("New archive passphrase: ", true)?;
     let tar = folder::pack(dir)?;
     let bytes = legacy::seal(&tar, pass.expose().as_bytes())?;
-    archives.write(out, bytes, Intent::Create { force }).await
+    let produce: Producer = Box::new(move |w| {
+        w.write_all(&bytes).map_err(io("writing the archive"))?;
+        Ok(())
+    });
+    archives
+        .write(out, Intent::Create { force }, produce)
+        .await?;
+    Ok(())
 }
 
 fn check_target(out: &Path, force: bool) -> Result<(), FilesError> {
@@ -313,8 +470,9 @@ fn check_target(out: &Path, force: bool) -> Result<(), FilesError> {
     Ok(())
 }
 
-/// Write to a new private temporary file beside `path`, flush, then rename over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
+/// Write what `produce` writes to a new private temporary file beside `path`, flush it to the
+/// disk, then rename it over `path`; on any failure the temporary file is removed.
+fn write_atomically(path: &Path, produce: Producer) -> Result<u64, FilesError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -328,14 +486,25 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let context = format!("writing {}", path.display());
+    let file = options.open(&tmp).map_err(io(context.clone()))?;
     let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        let mut out = Counted {
+            inner: std::io::BufWriter::with_capacity(READ_BUFFER, file),
+            bytes: 0,
+        };
+        produce(&mut out)?;
+        let file = out
+            .inner
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .map_err(io(context.clone()))?;
+        file.sync_all().map_err(io(context.clone()))?;
+        std::fs::rename(&tmp, path).map_err(io(context.clone()))?;
+        Ok(out.bytes)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io(format!("writing {}", path.display())))
+    result
 }

@@ -31,14 +31,29 @@ impl Default for FolderLimits {
 pub struct SecretFile {
     /// Unix permission bits from the archive.
     pub mode: u32,
+    size: u64,
     data: Zeroizing<Vec<u8>>,
 }
 
 impl SecretFile {
-    /// The contents.
+    /// The contents (empty when the folder was read with [`Contents::SizesOnly`]).
     pub fn data(&self) -> &[u8] {
         &self.data
     }
+
+    /// The size in bytes, as the archive records it.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// What reading a folder keeps of each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The bytes, in memory.
+    Keep,
+    /// Names, modes and sizes only: memory does not grow with the archive (for `list`).
+    SizesOnly,
 }
 
 impl fmt::Debug for SecretFile {
@@ -46,8 +61,7 @@ impl fmt::Debug for SecretFile {
         write!(
             f,
             "SecretFile({} bytes, mode {:o}, [redacted])",
-            self.data.len(),
-            self.mode
+            self.size, self.mode
         )
     }
 }
@@ -165,18 +179,23 @@ impl Write for SecureBuf {
     }
 }
 
-/// Tar `dir` (recursively, in name order; modes and symlinks kept, owners and times dropped).
+/// Tar `dir` (recursively, in name order; modes and symlinks kept, owners and times dropped)
+/// into memory.
 pub fn pack(dir: &Path) -> Result<Zeroizing<Vec<u8>>, ArchiveError> {
-    let mut builder = tar::Builder::new(SecureBuf::default());
-    add_dir(&mut builder, dir, "")?;
-    let buf = builder
-        .into_inner()
-        .map_err(ArchiveError::io("building the tar"))?;
-    Ok(buf.0)
+    Ok(pack_into(dir, SecureBuf::default())?.0)
 }
 
-fn add_dir(
-    builder: &mut tar::Builder<SecureBuf>,
+/// Tar `dir` into `out` as [`pack`] does, streaming: memory does not grow with file sizes.
+pub fn pack_into<W: Write>(dir: &Path, out: W) -> Result<W, ArchiveError> {
+    let mut builder = tar::Builder::new(out);
+    add_dir(&mut builder, dir, "")?;
+    builder
+        .into_inner()
+        .map_err(ArchiveError::io("building the tar"))
+}
+
+fn add_dir<W: Write>(
+    builder: &mut tar::Builder<W>,
     dir: &Path,
     prefix: &str,
 ) -> Result<(), ArchiveError> {
@@ -209,11 +228,15 @@ fn add_dir(
                 .map_err(io_err)?;
             add_dir(builder, &path, &rel)?;
         } else if ft.is_file() {
-            let data = Zeroizing::new(std::fs::read(&path).map_err(io_err)?);
+            let file = std::fs::File::open(&path).map_err(io_err)?;
             header.set_entry_type(tar::EntryType::Regular);
-            header.set_size(data.len() as u64);
+            header.set_size(meta.len());
+            let exact = ExactLen {
+                inner: file.take(meta.len()),
+                left: meta.len(),
+            };
             builder
-                .append_data(&mut header, &rel, &data[..])
+                .append_data(&mut header, &rel, exact)
                 .map_err(io_err)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&path).map_err(io_err)?;
@@ -227,6 +250,27 @@ fn add_dir(
         }
     }
     Ok(())
+}
+
+/// A file's bytes, failing if it turns out shorter than the size already written in its tar
+/// header (it changed while being sealed) instead of producing a corrupt tar.
+struct ExactLen<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for ExactLen<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was being sealed",
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(unix)]
@@ -276,7 +320,59 @@ fn link_target_inside(link: &str, target: &Path) -> Option<String> {
 
 /// Unpack a tar into memory, checking every entry.
 pub fn unpack(tar_bytes: &[u8], limits: &FolderLimits) -> Result<SecretFolder, ArchiveError> {
-    let mut archive = tar::Archive::new(tar_bytes);
+    read(tar_bytes, limits, Contents::Keep)
+}
+
+/// Read a tar from `input` (typically a [`super::stream::Decryptor`]), checking every entry,
+/// then read `input` to its end, so that a decrypting reader verifies its final chunk before
+/// anything is returned. An error from `input` itself comes back as the [`ArchiveError`] it
+/// carried, not as a tar error.
+pub fn read(
+    input: impl Read,
+    limits: &FolderLimits,
+    contents: Contents,
+) -> Result<SecretFolder, ArchiveError> {
+    let mut watched = Watched {
+        inner: input,
+        failure: None,
+    };
+    let result = read_entries(&mut watched, limits, contents).and_then(|folder| {
+        std::io::copy(&mut watched, &mut std::io::sink())
+            .map_err(ArchiveError::io("reading the archive"))?;
+        Ok(folder)
+    });
+    match (result, watched.failure) {
+        (Err(_), Some(failure)) => Err(super::stream::into_archive_error(
+            failure,
+            "reading the archive",
+        )),
+        (result, _) => result,
+    }
+}
+
+/// Keeps the first error the input returned, which tar would otherwise flatten into text.
+struct Watched<R> {
+    inner: R,
+    failure: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let text = e.to_string();
+            let kind = e.kind();
+            self.failure.get_or_insert(e);
+            std::io::Error::new(kind, text)
+        })
+    }
+}
+
+fn read_entries(
+    input: impl Read,
+    limits: &FolderLimits,
+    contents: Contents,
+) -> Result<SecretFolder, ArchiveError> {
+    let mut archive = tar::Archive::new(input);
     let mut folder = SecretFolder::default();
     let mut seen = BTreeSet::new();
     let mut total = 0u64;
@@ -306,17 +402,20 @@ pub fn unpack(tar_bytes: &[u8], limits: &FolderLimits) -> Result<SecretFolder, A
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let size = entry.size();
-                total = total.saturating_add(size);
-                if total > limits.max_total_bytes {
-                    return Err(ArchiveError::TooLarge {
-                        limit: limits.max_total_bytes,
-                    });
+                let mut data = Zeroizing::new(Vec::new());
+                if contents == Contents::Keep {
+                    total = total.saturating_add(size);
+                    if total > limits.max_total_bytes {
+                        return Err(ArchiveError::TooLarge {
+                            limit: limits.max_total_bytes,
+                        });
+                    }
+                    data.resize(size as usize, 0);
+                    entry
+                        .read_exact(&mut data)
+                        .map_err(|e| ArchiveError::Tar(e.kind().to_string()))?;
                 }
-                let mut data = Zeroizing::new(vec![0u8; size as usize]);
-                entry
-                    .read_exact(&mut data)
-                    .map_err(|e| ArchiveError::Tar(e.kind().to_string()))?;
-                folder.files.insert(path, SecretFile { mode, data });
+                folder.files.insert(path, SecretFile { mode, size, data });
             }
             tar::EntryType::Directory => {
                 folder.dirs.insert(path, mode);
@@ -342,7 +441,9 @@ pub fn unpack(tar_bytes: &[u8], limits: &FolderLimits) -> Result<SecretFolder, A
                 let Some(source) = folder.files.get(&target) else {
                     return Err(ArchiveError::LinkEscapes(path));
                 };
-                total = total.saturating_add(source.data.len() as u64);
+                if contents == Contents::Keep {
+                    total = total.saturating_add(source.size);
+                }
                 if total > limits.max_total_bytes {
                     return Err(ArchiveError::TooLarge {
                         limit: limits.max_total_bytes,
@@ -350,6 +451,7 @@ pub fn unpack(tar_bytes: &[u8], limits: &FolderLimits) -> Result<SecretFolder, A
                 }
                 let copy = SecretFile {
                     mode: source.mode,
+                    size: source.size,
                     data: source.data.clone(),
                 };
                 folder.files.insert(path, copy);

@@ -21,7 +21,7 @@ pub mod legacy;
 pub mod stream;
 
 pub use error::ArchiveError;
-pub use folder::{FolderLimits, SecretFile, SecretFolder};
+pub use folder::{Contents, FolderLimits, SecretFile, SecretFolder};
 pub use header::KdfParams;
 
 use zeroize::Zeroizing;
@@ -50,10 +50,8 @@ pub fn seal_folder(
     passphrase: &[u8],
     params: KdfParams,
 ) -> Result<Vec<u8>, ArchiveError> {
-    let tar = folder::pack(dir)?;
-    let mut out = Vec::with_capacity(tar.len() + tar.len() / 1000 + 4096);
-    stream::seal(&tar[..], passphrase, params, &mut out)?;
-    Ok(out)
+    let encryptor = stream::Encryptor::new(Vec::new(), passphrase, params)?;
+    folder::pack_into(dir, encryptor)?.finish()
 }
 
 /// Decrypt and verify an archive of either format, then unpack it into memory.

@@ -7,7 +7,7 @@
 //! chunk boundary lacks its final chunk, and bytes after the final chunk are refused.
 
 use super::ArchiveError;
-use super::header::{HEADER_LEN, Header, KdfParams};
+use super::header::{HEADER_LEN, Header, KdfParams, Keys};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
@@ -26,68 +26,273 @@ fn nonce(index: u64, last: bool) -> [u8; 12] {
     n
 }
 
-/// Encrypt everything `plaintext` yields into `out`, in constant memory (two chunks).
+/// Encrypts what is written to it into `out`, holding one chunk at a time. Call
+/// [`Encryptor::finish`] to write the final chunk: a stream dropped without it has no final
+/// chunk and is refused as truncated when opened.
+pub struct Encryptor<W: Write> {
+    out: W,
+    cipher: Aes256Gcm,
+    size: usize,
+    /// Plaintext of the chunk being filled; sealed once we know whether another follows it.
+    buf: Zeroizing<Vec<u8>>,
+    index: u64,
+}
+
+impl<W: Write> Encryptor<W> {
+    /// Write a fresh header (new file key, salt and nonces) for `passphrase` and get ready to
+    /// encrypt.
+    pub fn new(mut out: W, passphrase: &[u8], params: KdfParams) -> Result<Self, ArchiveError> {
+        let mut file_key = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(file_key.as_mut());
+        let mut payload_nonce = [0u8; 16];
+        rand::rng().fill_bytes(&mut payload_nonce);
+        let header = Header::build(
+            passphrase,
+            params,
+            DEFAULT_CHUNK_LOG2,
+            &file_key,
+            &payload_nonce,
+        )?;
+        let keys = header.open(passphrase)?;
+        out.write_all(header.bytes())
+            .map_err(ArchiveError::io("writing the archive"))?;
+        let size = header.chunk_size();
+        Ok(Self {
+            out,
+            cipher: Aes256Gcm::new_from_slice(keys.payload_key.as_ref()).expect("32-byte key"),
+            size,
+            buf: Zeroizing::new(Vec::with_capacity(size + TAG_LEN)),
+            index: 0,
+        })
+    }
+
+    fn seal_chunk(&mut self, last: bool) -> std::io::Result<()> {
+        self.cipher
+            .encrypt_in_place(
+                Nonce::from_slice(&nonce(self.index, last)),
+                b"",
+                &mut *self.buf,
+            )
+            .expect("AES-GCM encryption of a chunk cannot fail");
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Seal the final chunk and hand back the output.
+    pub fn finish(mut self) -> Result<W, ArchiveError> {
+        self.seal_chunk(true)
+            .and_then(|()| self.out.flush())
+            .map_err(ArchiveError::io("writing the archive"))?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Write for Encryptor<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.buf.len() == self.size {
+            // More data follows, so the full chunk is not the last one.
+            self.seal_chunk(false)?;
+        }
+        let n = (self.size - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Encrypt everything `plaintext` yields into `out`, in constant memory (one chunk).
 pub fn seal(
     mut plaintext: impl Read,
     passphrase: &[u8],
     params: KdfParams,
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
 ) -> Result<(), ArchiveError> {
-    let mut file_key = Zeroizing::new([0u8; 32]);
-    rand::rng().fill_bytes(file_key.as_mut());
-    let mut payload_nonce = [0u8; 16];
-    rand::rng().fill_bytes(&mut payload_nonce);
-    let header = Header::build(
-        passphrase,
-        params,
-        DEFAULT_CHUNK_LOG2,
-        &file_key,
-        &payload_nonce,
-    )?;
-    let keys = header.open(passphrase)?;
-    out.write_all(header.bytes())
-        .map_err(ArchiveError::io("writing the archive"))?;
-    let cipher = Aes256Gcm::new_from_slice(keys.payload_key.as_ref()).expect("32-byte key");
-    let size = header.chunk_size();
-    // `current` is sealed once we know whether another chunk follows it.
-    let mut current = Zeroizing::new(Vec::with_capacity(size + TAG_LEN));
-    let mut next = Zeroizing::new(Vec::with_capacity(size + TAG_LEN));
-    fill(&mut plaintext, &mut current, size)?;
-    let mut index = 0u64;
-    loop {
-        let full = current.len() == size;
-        if full {
-            fill(&mut plaintext, &mut next, size)?;
+    let mut encryptor = Encryptor::new(out, passphrase, params)?;
+    std::io::copy(&mut plaintext, &mut encryptor)
+        .map_err(ArchiveError::io("encrypting the plaintext"))?;
+    encryptor.finish()?;
+    Ok(())
+}
+
+/// An archive whose header has been read and parsed, waiting for a passphrase. Reading the
+/// header first lets a caller ask for the passphrase again without reading the payload twice.
+pub struct Opening<R: Read> {
+    input: R,
+    header: Header,
+    /// Payload bytes read along with the header (the smallest payload is one tag).
+    carry: Vec<u8>,
+}
+
+impl<R: Read> Opening<R> {
+    /// Read and parse the header from the start of `input`.
+    pub fn start(mut input: R) -> Result<Self, ArchiveError> {
+        let min = HEADER_LEN + TAG_LEN;
+        let mut head = vec![0u8; min];
+        let got =
+            read_full(&mut input, &mut head).map_err(ArchiveError::io("reading the archive"))?;
+        if got < min {
+            return Err(ArchiveError::TooShort { len: got, min });
         }
-        let last = !full || next.is_empty();
-        cipher
-            .encrypt_in_place(Nonce::from_slice(&nonce(index, last)), b"", &mut *current)
-            .expect("AES-GCM encryption of a chunk cannot fail");
-        out.write_all(&current)
-            .map_err(ArchiveError::io("writing the archive"))?;
-        if last {
-            return Ok(());
+        let header = Header::parse(&head)?;
+        Ok(Self {
+            input,
+            header,
+            carry: head.split_off(HEADER_LEN),
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Check `passphrase` against the header (Argon2id: deliberately slow).
+    pub fn unlock(&self, passphrase: &[u8]) -> Result<Keys, ArchiveError> {
+        self.header.open(passphrase)
+    }
+
+    /// Start decrypting the payload with keys from [`Opening::unlock`].
+    pub fn decrypt(self, keys: &Keys) -> Decryptor<R> {
+        let sealed_len = self.header.chunk_size() + TAG_LEN;
+        Decryptor {
+            input: self.input,
+            cipher: Aes256Gcm::new_from_slice(keys.payload_key.as_ref()).expect("32-byte key"),
+            sealed_len,
+            carry: self.carry,
+            buf: Zeroizing::new(Vec::with_capacity(sealed_len)),
+            pos: 0,
+            index: 0,
+            finished: false,
         }
-        std::mem::swap(&mut current, &mut next);
-        next.clear();
-        index += 1;
+    }
+
+    /// The header bytes, the payload bytes read with it, and the rest of the input: what a
+    /// rekey copies.
+    fn into_parts(self) -> (Header, Vec<u8>, R) {
+        (self.header, self.carry, self.input)
     }
 }
 
-/// Read up to `size` bytes into `buf` (which is empty), stopping early only at end of input.
-fn fill(input: &mut impl Read, buf: &mut Vec<u8>, size: usize) -> Result<(), ArchiveError> {
-    buf.resize(size, 0);
+/// Yields the verified plaintext of an archive one chunk at a time. Every byte it yields has
+/// been authenticated as part of its chunk at its position; a stream that is cut, reordered or
+/// extended fails with an [`ArchiveError`] (inside the `io::Error`; see [`into_archive_error`])
+/// no later than at its end, so a caller must not act on the plaintext before reading to EOF.
+pub struct Decryptor<R: Read> {
+    input: R,
+    cipher: Aes256Gcm,
+    sealed_len: usize,
+    /// Ciphertext read ahead of the current chunk (the header's extra bytes, or the one byte
+    /// peeked to learn whether a chunk is the last).
+    carry: Vec<u8>,
+    /// The current chunk's plaintext.
+    buf: Zeroizing<Vec<u8>>,
+    pos: usize,
+    index: u64,
+    finished: bool,
+}
+
+impl<R: Read> Decryptor<R> {
+    fn next_chunk(&mut self) -> Result<(), ArchiveError> {
+        let reading = ArchiveError::io("reading the archive");
+        self.buf.clear();
+        self.buf.append(&mut self.carry);
+        let have = self.buf.len();
+        self.buf.resize(self.sealed_len, 0);
+        let got = match read_full(&mut self.input, &mut self.buf[have..]) {
+            Ok(n) => have + n,
+            Err(e) => return Err(reading(e)),
+        };
+        self.buf.truncate(got);
+        let last = if got < self.sealed_len {
+            true
+        } else {
+            let mut peek = [0u8; 1];
+            match read_full(&mut self.input, &mut peek) {
+                Ok(0) => true,
+                Ok(_) => {
+                    self.carry.push(peek[0]);
+                    false
+                }
+                Err(e) => return Err(reading(e)),
+            }
+        };
+        if self.buf.len() < TAG_LEN {
+            return Err(ArchiveError::Truncated);
+        }
+        let index = self.index;
+        if self
+            .cipher
+            .decrypt_in_place(Nonce::from_slice(&nonce(index, last)), b"", &mut *self.buf)
+            .is_err()
+        {
+            // aes-gcm checks the tag before decrypting, so `buf` still holds the sealed chunk.
+            let err = classify_failure(&self.cipher, &self.buf, index, last);
+            self.buf.clear();
+            return Err(err);
+        }
+        if last && self.buf.is_empty() && index > 0 {
+            // Only an empty payload may end with an empty chunk.
+            return Err(ArchiveError::NonCanonical("empty final chunk after data"));
+        }
+        self.finished = last;
+        self.index += 1;
+        self.pos = 0;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decryptor<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.pos < self.buf.len() {
+                let n = (self.buf.len() - self.pos).min(out.len());
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if self.finished {
+                return Ok(0);
+            }
+            self.next_chunk().map_err(std::io::Error::other)?;
+        }
+    }
+}
+
+/// The [`ArchiveError`] a [`Decryptor`] (or a reader over one) failed with, or `context` and
+/// the I/O error if it was something else.
+pub fn into_archive_error(err: std::io::Error, context: &str) -> ArchiveError {
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ArchiveError>())
+    {
+        if let Some(inner) = err.into_inner() {
+            return *inner.downcast::<ArchiveError>().expect("checked above");
+        }
+        unreachable!("get_ref returned Some");
+    }
+    ArchiveError::io(context)(err)
+}
+
+/// Read until `buf` is full or the input ends; returns how much was read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
-    while got < size {
+    while got < buf.len() {
         match input.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ArchiveError::io("reading the plaintext")(e)),
+            Err(e) => return Err(e),
         }
     }
-    buf.truncate(got);
-    Ok(())
+    Ok(got)
 }
 
 /// Verify and decrypt a whole archive held in memory. The plaintext buffer is allocated once
@@ -97,82 +302,38 @@ pub fn open(
     passphrase: &[u8],
     max_plaintext: u64,
 ) -> Result<Zeroizing<Vec<u8>>, ArchiveError> {
-    let header = Header::parse(bytes)?;
-    let keys = header.open(passphrase)?;
-    let payload = &bytes[HEADER_LEN..];
-    let size = header.chunk_size();
-    let sealed = size + TAG_LEN;
-    let chunks = payload.len().div_ceil(sealed).max(1);
-    let plain_len = payload.len().saturating_sub(chunks * TAG_LEN);
+    let opening = Opening::start(bytes)?;
+    let keys = opening.unlock(passphrase)?;
+    let sealed = opening.header().chunk_size() + TAG_LEN;
+    let payload = bytes.len() - HEADER_LEN;
+    let plain_len = payload.saturating_sub(payload.div_ceil(sealed).max(1) * TAG_LEN);
     if plain_len as u64 > max_plaintext {
         return Err(ArchiveError::TooLarge {
             limit: max_plaintext,
         });
     }
     let mut plain = Zeroizing::new(Vec::with_capacity(plain_len));
-    let cipher = Aes256Gcm::new_from_slice(keys.payload_key.as_ref()).expect("32-byte key");
-    let mut chunk = Zeroizing::new(Vec::with_capacity(sealed));
-    for (index, piece) in payload.chunks(sealed).enumerate() {
-        let index = index as u64;
-        let is_final_piece = (index as usize + 1) * sealed >= payload.len();
-        if piece.len() < TAG_LEN {
-            return Err(if index == 0 {
-                ArchiveError::TooShort {
-                    len: bytes.len(),
-                    min: HEADER_LEN + TAG_LEN,
-                }
-            } else {
-                ArchiveError::Truncated
-            });
-        }
-        chunk.clear();
-        chunk.extend_from_slice(piece);
-        let tag_ok = cipher
-            .decrypt_in_place(
-                Nonce::from_slice(&nonce(index, is_final_piece)),
-                b"",
-                &mut *chunk,
-            )
-            .is_ok();
-        if !tag_ok {
-            let after = payload.len().saturating_sub((index as usize + 1) * sealed);
-            return Err(classify_failure(
-                &cipher,
-                piece,
-                index,
-                is_final_piece,
-                after,
-            ));
-        }
-        if is_final_piece && chunk.is_empty() && index > 0 {
-            // Only an empty payload may end with an empty chunk.
-            return Err(ArchiveError::NonCanonical("empty final chunk after data"));
-        }
-        plain.extend_from_slice(&chunk);
-    }
+    opening
+        .decrypt(&keys)
+        .read_to_end(&mut plain)
+        .map_err(|e| into_archive_error(e, "reading the archive"))?;
     Ok(plain)
 }
 
 /// Tell truncation (a full chunk that verifies only as a non-final one) and trailing data (a
-/// piece after a valid final chunk) apart from plain tampering.
-fn classify_failure(
-    cipher: &Aes256Gcm,
-    piece: &[u8],
-    index: u64,
-    was_final: bool,
-    bytes_after: usize,
-) -> ArchiveError {
-    let mut probe = Zeroizing::new(piece.to_vec());
+/// chunk that verifies only as the final one, with more after it) apart from plain tampering.
+fn classify_failure(cipher: &Aes256Gcm, sealed: &[u8], index: u64, was_last: bool) -> ArchiveError {
+    let mut probe = Zeroizing::new(sealed.to_vec());
     let verifies_as_other = cipher
         .decrypt_in_place(
-            Nonce::from_slice(&nonce(index, !was_final)),
+            Nonce::from_slice(&nonce(index, !was_last)),
             b"",
             &mut *probe,
         )
         .is_ok();
-    match (verifies_as_other, was_final) {
+    match (verifies_as_other, was_last) {
         (true, true) => ArchiveError::Truncated,
-        (true, false) => ArchiveError::TrailingData(bytes_after),
+        (true, false) => ArchiveError::TrailingData,
         _ => ArchiveError::ChunkTampered { index },
     }
 }
@@ -184,17 +345,22 @@ pub fn rekey(
     old: &[u8],
     new: &[u8],
     params: KdfParams,
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
 ) -> Result<(), ArchiveError> {
-    let mut head = [0u8; HEADER_LEN + TAG_LEN];
-    archive
-        .read_exact(&mut head)
-        .map_err(|_| ArchiveError::TooShort {
-            len: 0,
-            min: HEADER_LEN + TAG_LEN,
-        })?;
-    let header = Header::parse(&head)?;
-    let keys = header.open(old)?;
+    let opening = Opening::start(archive)?;
+    let keys = opening.unlock(old)?;
+    rekey_opened(opening, &keys, new, params, out)
+}
+
+/// [`rekey`] for an archive whose header was already unlocked.
+pub fn rekey_opened<R: Read>(
+    opening: Opening<R>,
+    keys: &Keys,
+    new: &[u8],
+    params: KdfParams,
+    out: &mut (impl Write + ?Sized),
+) -> Result<(), ArchiveError> {
+    let (header, carry, mut rest) = opening.into_parts();
     let fresh = Header::build(
         new,
         params,
@@ -203,9 +369,9 @@ pub fn rekey(
         &header.payload_nonce(),
     )?;
     out.write_all(fresh.bytes())
-        .and_then(|()| out.write_all(&head[HEADER_LEN..]))
+        .and_then(|()| out.write_all(&carry))
         .map_err(ArchiveError::io("writing the rekeyed archive"))?;
-    std::io::copy(archive, out).map_err(ArchiveError::io("copying the payload"))?;
+    std::io::copy(&mut rest, out).map_err(ArchiveError::io("copying the payload"))?;
     Ok(())
 }
 
@@ -327,5 +493,85 @@ mod tests {
             open(&sealed, b"pw", 4000),
             Err(ArchiveError::TooLarge { .. })
         ));
+    }
+
+    /// Hands out at most one byte per read, the worst case for a streaming reader.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), out.is_empty()) {
+                (Some((b, rest)), false) => {
+                    out[0] = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn small_writes_and_one_byte_reads_stream_the_same_bytes() {
+        let size = 1usize << DEFAULT_CHUNK_LOG2;
+        let plain: Vec<u8> = (0..2 * size + 3).map(|i| (i % 253) as u8).collect();
+        let mut enc = Encryptor::new(Vec::new(), b"pw", KdfParams::insecure_fast()).unwrap();
+        for piece in plain.chunks(777) {
+            enc.write_all(piece).unwrap();
+        }
+        let sealed = enc.finish().unwrap();
+        assert_eq!(sealed.len(), HEADER_LEN + plain.len() + 3 * TAG_LEN);
+        let opening = Opening::start(Trickle(&sealed)).unwrap();
+        let keys = opening.unlock(b"pw").unwrap();
+        let mut out = Vec::new();
+        opening.decrypt(&keys).read_to_end(&mut out).unwrap();
+        assert_eq!(out, plain);
+    }
+
+    #[test]
+    fn an_unfinished_stream_is_truncated_and_a_chunk_after_the_last_is_trailing_data() {
+        let size = 1usize << DEFAULT_CHUNK_LOG2;
+        let mut enc = Encryptor::new(Vec::new(), b"pw", KdfParams::insecure_fast()).unwrap();
+        enc.write_all(&vec![1u8; 2 * size]).unwrap();
+        // Dropped without finish(): the second chunk was never sealed, the first is not final.
+        let unfinished = std::mem::take(&mut enc.out);
+        drop(enc);
+        assert!(matches!(
+            open(&unfinished, b"pw", u64::MAX),
+            Err(ArchiveError::Truncated)
+        ));
+
+        let sealed = seal_bytes(&vec![7u8; size]);
+        let mut doubled = sealed.clone();
+        doubled.extend_from_slice(&sealed[HEADER_LEN..]);
+        assert!(matches!(
+            open(&doubled, b"pw", u64::MAX),
+            Err(ArchiveError::TrailingData)
+        ));
+    }
+
+    #[test]
+    fn a_failing_reader_is_an_io_error_not_tampering() {
+        let sealed = seal_bytes(&vec![3u8; 100_000]);
+        let failing = (&sealed[..HEADER_LEN + 1000]).chain(FailingReader);
+        let opening = Opening::start(failing).unwrap();
+        let keys = opening.unlock(b"pw").unwrap();
+        let err = opening
+            .decrypt(&keys)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(
+            into_archive_error(err, "reading"),
+            ArchiveError::Io { .. }
+        ));
+    }
+
+    struct FailingReader;
+    impl Read for FailingReader {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "gone",
+            ))
+        }
     }
 }

@@ -6,11 +6,13 @@
 //! Writes are conditional, so two operators never silently overwrite each other: creating uses
 //! `If-None-Match: *`, replacing uses `If-Match: <etag we read>`. Where the bucket is
 //! versioned, the previous object stays as an older version. The SDK retries 5xx answers and
-//! timeouts with backoff.
+//! timeouts with backoff. Large objects stream through [`transfer`] in bounded memory.
 
 mod location;
+mod transfer;
 
 pub use location::{LocationError, S3Location};
+pub use transfer::{ObjectReader, ObjectWriter, PARALLEL_PARTS, PART_SIZE, Upload};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -75,6 +77,9 @@ pub enum S3Error {
         /// What failed (connect, timeout, DNS).
         reason: String,
     },
+    /// The contents could not be produced, so the upload was cancelled.
+    #[error("the upload to {0} was cancelled before it completed; nothing was written")]
+    Abandoned(S3Location),
     /// Anything else S3 said.
     #[error("S3 error on {location}: {code}: {message}")]
     Other {
