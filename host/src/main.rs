@@ -63,7 +63,7 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// Seal, open (pull), list, rekey and convert the encrypted secrets archive, locally or on S3.
+    /// Seal, open (pull), list, rekey, copy and convert the encrypted secrets archive, locally or on S3.
     ///
     /// The passphrase is read from the terminal without echo (3 attempts), or from
     /// --passphrase-file, --passphrase-fd or the file named by $TAZHOST_PASSPHRASE_FILE; never
@@ -169,6 +169,20 @@ enum SecretsCommand {
         passphrase: PassphraseArgs,
         #[command(flatten)]
         new_passphrase: NewPassphraseArgs,
+    },
+    /// Copy an archive byte for byte between a file and S3: no passphrase, only ciphertext moves.
+    ///
+    /// Use it to push a local archive to the bucket (created only if absent, unless --force) or
+    /// to keep an offline copy. The header is checked first, so a file that is not an archive
+    /// is refused.
+    Copy {
+        /// The archive: a file or s3://bucket/key.
+        from: String,
+        /// The copy: a file or s3://bucket/key.
+        to: String,
+        /// Replace an existing copy.
+        #[arg(long)]
+        force: bool,
     },
     /// Convert a legacy TazPod archive to tazhost's format (same passphrase unless a new one is given).
     Convert {
@@ -510,6 +524,11 @@ async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
             )
             .await?;
             eprintln!("rekeyed {}", out.as_ref().unwrap_or(&archive));
+        }
+        SecretsCommand::Copy { from, to, force } => {
+            let (from, to) = (at(&from)?, at(&to)?);
+            let bytes = files::copy(&archives, &from, &to, force).await?;
+            eprintln!("copied {from} to {to} ({bytes} bytes)");
         }
         SecretsCommand::Convert {
             archive,

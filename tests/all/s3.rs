@@ -279,3 +279,237 @@ fn missing_objects_bad_credentials_and_dead_endpoints_are_explained() {
         output_text(&dead)
     );
 }
+
+/// Random bytes (incompressible, like real ciphertext or keys), deterministic per seed.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_large_archive_goes_up_in_parallel_parts_byte_for_byte_and_conditionally() {
+    let e = Estate::new();
+    // 20 MiB: three 8 MiB parts.
+    let big = noise(20 << 20, 7);
+    std::fs::write(e.p("secrets/vault/raft.snap"), &big).unwrap();
+    let local = e.p("big.tar.aes");
+    let pass = e.p("pass");
+    let seal = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        s(&local),
+        "--passphrase-file",
+        s(&pass),
+    ]);
+    assert!(seal.status.success(), "{}", output_text(&seal));
+
+    let copy = e.run(&["secrets", "copy", s(&local), KEY]);
+    assert!(
+        copy.status.success(),
+        "{}\n{}",
+        output_text(&copy),
+        e.s3.log()
+    );
+    let head = e.aws(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "tazlab-backup",
+        "--key",
+        "tazpod/vault/vault.tar.aes",
+    ]);
+    let head_text = String::from_utf8_lossy(&head.stdout).to_string();
+    assert!(
+        head_text.contains("-3\\\""),
+        "a multipart ETag ends in -<parts>: {head_text}"
+    );
+
+    // The AWS CLI downloads exactly the bytes tazhost sealed and uploaded.
+    let down = e.p("down.tar.aes");
+    let cp = e.aws(&["s3", "cp", KEY, s(&down)]);
+    assert!(cp.status.success(), "{}", output_text(&cp));
+    assert!(
+        std::fs::read(&down).unwrap() == std::fs::read(&local).unwrap(),
+        "aws s3 cp got different bytes"
+    );
+
+    // Sealing straight to S3 (multipart from the encryptor) opens to the same contents.
+    let direct = "s3://tazlab-backup/direct.tar.aes";
+    let seal_s3 = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        direct,
+        "--passphrase-file",
+        s(&pass),
+    ]);
+    assert!(seal_s3.status.success(), "{}", output_text(&seal_s3));
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let pull = e.run(&[
+        "secrets",
+        "pull",
+        direct,
+        "--open",
+        s(&shm.path().join("o")),
+        "--passphrase-file",
+        s(&pass),
+    ]);
+    assert!(pull.status.success(), "{}", output_text(&pull));
+    assert!(std::fs::read(shm.path().join("o/vault/raft.snap")).unwrap() == big);
+
+    // The multipart completion is conditional too: a second create is a conflict, and the
+    // object is still the first one.
+    let again = e.run(&["secrets", "copy", s(&local), direct]);
+    assert!(!again.status.success());
+    assert!(
+        output_text(&again).contains("was changed by someone else"),
+        "{}",
+        output_text(&again)
+    );
+    let uploads = e.aws(&[
+        "s3api",
+        "list-multipart-uploads",
+        "--bucket",
+        "tazlab-backup",
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&uploads.stdout).contains("UploadId"),
+        "the refused upload was aborted, not left behind: {}",
+        String::from_utf8_lossy(&uploads.stdout)
+    );
+    let check = e.p("check.tar.aes");
+    assert!(e.aws(&["s3", "cp", direct, s(&check)]).status.success());
+    assert!(std::fs::read(&check).unwrap() != std::fs::read(&local).unwrap());
+}
+
+#[test]
+fn on_a_versioned_bucket_rekey_keeps_the_previous_archive_as_an_older_version() {
+    let e = Estate::new();
+    let on = e.aws(&[
+        "s3api",
+        "put-bucket-versioning",
+        "--bucket",
+        "tazlab-backup",
+        "--versioning-configuration",
+        "Status=Enabled",
+    ]);
+    assert!(on.status.success(), "{}", output_text(&on));
+    let seal = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(seal.status.success(), "{}", output_text(&seal));
+    let rekey = e.run(&[
+        "secrets",
+        "rekey",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("pass")),
+        "--new-passphrase-file",
+        s(&e.p("new-pass")),
+    ]);
+    assert!(rekey.status.success(), "{}", output_text(&rekey));
+
+    let versions = e.aws(&[
+        "s3api",
+        "list-object-versions",
+        "--bucket",
+        "tazlab-backup",
+        "--prefix",
+        "tazpod/vault/vault.tar.aes",
+        "--query",
+        "Versions[?IsLatest==`false`].VersionId",
+        "--output",
+        "text",
+    ]);
+    let older = String::from_utf8_lossy(&versions.stdout).trim().to_string();
+    assert!(
+        versions.status.success() && !older.is_empty() && !older.contains('\t'),
+        "exactly one older version: {}",
+        output_text(&versions)
+    );
+    let old_copy = e.p("old.tar.aes");
+    let get = e.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        "tazlab-backup",
+        "--key",
+        "tazpod/vault/vault.tar.aes",
+        "--version-id",
+        &older,
+        s(&old_copy),
+    ]);
+    assert!(get.status.success(), "{}", output_text(&get));
+    // The older version is the archive as it was: it opens with the old passphrase only.
+    let list = |archive: &str, pass: &str| {
+        e.run(&[
+            "secrets",
+            "list",
+            archive,
+            "--passphrase-file",
+            s(&e.p(pass)),
+        ])
+        .status
+        .success()
+    };
+    assert!(list(s(&old_copy), "pass"));
+    assert!(!list(s(&old_copy), "new-pass"));
+    assert!(list(KEY, "new-pass"));
+}
+
+#[test]
+fn slow_down_answers_are_retried_and_persistent_ones_are_reported() {
+    let e = Estate::new();
+    let seal = e.run(&[
+        "secrets",
+        "seal",
+        s(&e.p("secrets")),
+        "--to",
+        KEY,
+        "--passphrase-file",
+        s(&e.p("pass")),
+    ]);
+    assert!(seal.status.success(), "{}", output_text(&seal));
+    let upstream: u16 = e.s3.endpoint().rsplit(':').next().unwrap().parse().unwrap();
+    let list_through = |proxy: &FlakyProxy| {
+        e.tazhost(&[
+            "secrets",
+            "--endpoint-url",
+            &proxy.endpoint(),
+            "list",
+            KEY,
+            "--passphrase-file",
+            s(&e.p("pass")),
+        ])
+        .output()
+        .unwrap()
+    };
+
+    let flaky = FlakyProxy::start(upstream, 2);
+    let out = list_through(&flaky);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(flaky.refused(), 2, "both 503s were seen and retried");
+
+    let down = FlakyProxy::start(upstream, usize::MAX);
+    let out = list_through(&down);
+    assert!(!out.status.success());
+    let text = output_text(&out);
+    assert!(text.contains("SlowDown"), "{text}");
+    assert!(down.refused() >= 3, "retried before giving up");
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod flaky;
 mod plugins;
 mod s3server;
 
@@ -12,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use tazhost::caps::{LogLevel, LogSink};
 use tazhost::runtime::{ComponentCache, Runtime};
 
+pub use flaky::FlakyProxy;
 pub use plugins::{plugins, workspace};
 pub use s3server::S3Server;
 

@@ -114,7 +114,16 @@ impl S3Store {
             // S3-compatible servers rarely care; AWS needs one, and us-east-1 is its default.
             config = config.region(aws_sdk_s3::config::Region::new("us-east-1"));
         }
-        let config = config.force_path_style(custom_endpoint).build();
+        // Fail fast on a dead endpoint, and treat a server that stops answering mid-transfer as
+        // a timeout (retried like a 5xx) rather than waiting forever.
+        let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .build();
+        let config = config
+            .force_path_style(custom_endpoint)
+            .timeout_config(timeouts)
+            .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(config),
         }
