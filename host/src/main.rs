@@ -170,6 +170,26 @@ enum SecretsCommand {
         #[command(flatten)]
         new_passphrase: NewPassphraseArgs,
     },
+    /// Check that a folder and its git history hold none of the archive's values.
+    ///
+    /// Every secret in the archive is searched for raw, base64 (standard and URL-safe, at any
+    /// alignment), URL-encoded, as a PEM body at any line width, and by the random tokens
+    /// inside it; values under 8 bytes are skipped and named. Each hit prints as
+    /// `file:line: NAME (form)` or `commit:file:line: NAME (form)`, never the value.
+    /// Exit status: 0 when clean, 3 when something was found, 1 on error. As a pre-commit
+    /// hook, pass --no-history and the passphrase with --passphrase-file or --passphrase-fd.
+    Audit {
+        /// The folder (or file) to scan.
+        path: PathBuf,
+        /// The archive whose values to look for: a file or s3://bucket/key.
+        #[arg(long, value_name = "FILE|S3")]
+        archive: String,
+        /// Scan the working tree only, not the git history.
+        #[arg(long)]
+        no_history: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
     /// Copy an archive byte for byte between a file and S3: no passphrase, only ciphertext moves.
     ///
     /// Use it to push a local archive to the bucket (created only if absent, unless --force) or
@@ -525,6 +545,22 @@ async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
             .await?;
             eprintln!("rekeyed {}", out.as_ref().unwrap_or(&archive));
         }
+        SecretsCommand::Audit {
+            path,
+            archive,
+            no_history,
+            passphrase,
+        } => {
+            let folder = files::open(
+                &archives,
+                &at(&archive)?,
+                &passphrase.source(),
+                &limits,
+                Contents::Keep,
+            )
+            .await?;
+            return audit(&path, &folder, !no_history).await;
+        }
         SecretsCommand::Copy { from, to, force } => {
             let (from, to) = (at(&from)?, at(&to)?);
             let bytes = files::copy(&archives, &from, &to, force).await?;
@@ -554,4 +590,54 @@ async fn secrets(archives: Archives, cmd: SecretsCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit status of `secrets audit` when a value was found.
+const AUDIT_FOUND: u8 = 3;
+
+async fn audit(
+    path: &std::path::Path,
+    folder: &tazhost::archive::SecretFolder,
+    history: bool,
+) -> Result<ExitCode> {
+    let needles = tazhost::audit::Needles::from_folder(folder);
+    let started = std::time::Instant::now();
+    let root = path.to_path_buf();
+    let report = tokio::task::block_in_place(|| tazhost::audit::audit(&root, &needles, history))?;
+    for hit in &report.hits {
+        println!("{hit}");
+    }
+    for skipped in &report.skipped {
+        eprintln!("skipped {}", report::clean(skipped));
+    }
+    if !needles.too_short.is_empty() {
+        eprintln!(
+            "not searched (shorter than {} bytes): {}",
+            tazhost::audit::needles::MIN_LEN,
+            report::clean(&needles.too_short.join(", "))
+        );
+    }
+    if let Some(note) = &report.history_note {
+        eprintln!("{note}");
+    }
+    let secrets = folder.files.len() - needles.too_short.len();
+    eprintln!(
+        "audit: {} secret(s) in {} form(s); {} file(s) and {} history blob(s), {:.1} MiB in {:.2} s: {}",
+        secrets,
+        needles.list.len(),
+        report.files,
+        report.blobs,
+        report.bytes as f64 / f64::from(1 << 20),
+        started.elapsed().as_secs_f64(),
+        if report.hits.is_empty() {
+            "clean".to_string()
+        } else {
+            format!("{} hit(s)", report.hits.len())
+        }
+    );
+    Ok(if report.hits.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(AUDIT_FOUND)
+    })
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit;
 mod cache;
 mod cli;
 mod hcloud_sdk;

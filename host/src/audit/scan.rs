@@ -1,0 +1,147 @@
+//! Finding needles in bytes: one Aho-Corasick automaton over every needle, so a file is read
+//! once whatever the number of secrets, plus a second pass over PEM blocks with their line
+//! breaks removed (a key re-wrapped at another width has the same body).
+
+use super::needles::{Form, Needles, pem_body};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// A needle found in some bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    /// 1-based line of the match's start.
+    pub line: usize,
+    /// The secret's name.
+    pub secret: String,
+    /// Its form.
+    pub form: Form,
+    /// Whether a token inside the value matched, rather than the whole value.
+    pub partial: bool,
+}
+
+/// Searches bytes for every needle at once.
+pub struct Scanner {
+    automaton: Option<AhoCorasick>,
+    /// (secret, form, partial) per pattern index.
+    labels: Vec<(String, Form, bool)>,
+}
+
+impl Scanner {
+    /// Build the automaton.
+    pub fn new(needles: &Needles) -> Self {
+        let labels = needles
+            .list
+            .iter()
+            .map(|n| (n.secret.clone(), n.form, n.partial))
+            .collect();
+        let automaton = (!needles.list.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(needles.list.iter().map(|n| &n.bytes[..]))
+                .expect("needles are bounded in number and size")
+        });
+        Self { automaton, labels }
+    }
+
+    /// Every needle in `bytes`, one entry per (line, secret), sorted; tokens of a secret whose
+    /// whole value is also in `bytes` are left out.
+    pub fn scan(&self, bytes: &[u8]) -> Vec<Found> {
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
+        let mut found: Vec<(usize, usize)> = ac
+            .find_overlapping_iter(bytes)
+            .map(|m| (m.start(), m.pattern().as_usize()))
+            .collect();
+        // PEM blocks, joined: report at the line of their BEGIN.
+        let mut from = 0;
+        while let Some(at) = memchr::memmem::find(&bytes[from..], b"-----BEGIN ") {
+            let begin = from + at;
+            if let Some(body) = pem_body(&bytes[begin..]) {
+                for m in ac.find_overlapping_iter(&body[..]) {
+                    found.push((begin, m.pattern().as_usize()));
+                }
+            }
+            from = begin + 1;
+        }
+        found.sort_unstable();
+        let mut out: Vec<Found> = Vec::new();
+        let (mut line, mut counted_to) = (1usize, 0usize);
+        for (offset, pattern) in found {
+            line += memchr::memchr_iter(b'\n', &bytes[counted_to..offset]).count();
+            counted_to = offset;
+            let (secret, form, partial) = &self.labels[pattern];
+            out.push(Found {
+                line,
+                secret: secret.clone(),
+                form: *form,
+                partial: *partial,
+            });
+        }
+        // One report per secret per line: the whole value over a token, raw over encodings.
+        out.sort_by(|a, b| {
+            (a.line, &a.secret, a.partial, a.form).cmp(&(b.line, &b.secret, b.partial, b.form))
+        });
+        out.dedup_by(|later, kept| later.line == kept.line && later.secret == kept.secret);
+        // Where the whole value is found, the tokens inside it add nothing but noise.
+        let whole: std::collections::BTreeSet<String> = out
+            .iter()
+            .filter(|f| !f.partial)
+            .map(|f| f.secret.clone())
+            .collect();
+        out.retain(|f| !f.partial || !whole.contains(&f.secret));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{SecretFolder, folder};
+
+    fn needles(files: &[(&str, &str)]) -> Needles {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, value) in files {
+            std::fs::write(dir.path().join(name), value).unwrap();
+        }
+        let tar = folder::pack(dir.path()).unwrap();
+        let folder: SecretFolder = folder::unpack(&tar, &Default::default()).unwrap();
+        Needles::from_folder(&folder)
+    }
+
+    #[test]
+    fn finds_each_form_on_its_line_and_skips_short_values() {
+        let n = needles(&[("api-token", "Tk-8f3Qz91LmX0pa\n"), ("pin", "1234")]);
+        assert_eq!(n.too_short, vec!["pin".to_string()]);
+        let scanner = Scanner::new(&n);
+        let text = "line one\ntoken=Tk-8f3Qz91LmX0pa\nencoded: VGstOGYzUXo5MUxtWDBwYQ\nurl=Tk-8f3Qz91LmX0pa%0A\nnothing 1234\n";
+        let found = scanner.scan(text.as_bytes());
+        let lines: Vec<_> = found.iter().map(|f| (f.line, f.form)).collect();
+        assert_eq!(
+            lines,
+            vec![(2, Form::Raw), (3, Form::Base64), (4, Form::Raw)]
+        );
+        assert!(found.iter().all(|f| f.secret == "api-token"));
+    }
+
+    #[test]
+    fn a_pem_body_rewrapped_at_another_width_is_found() {
+        let body: String = (0..120)
+            .map(|i| (b'A' + (i * 7 % 26) as u8) as char)
+            .collect();
+        let key = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n{}\n-----END PRIVATE KEY-----\n",
+            &body[..64],
+            &body[64..]
+        );
+        let n = needles(&[("tls.key", &key)]);
+        let rewrapped = format!(
+            "x\n-----BEGIN PRIVATE KEY-----\n{}\n{}\n{}\n-----END PRIVATE KEY-----\n",
+            &body[..40],
+            &body[40..80],
+            &body[80..]
+        );
+        let found = Scanner::new(&n).scan(rewrapped.as_bytes());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].form), (2, Form::Pem));
+    }
+}
