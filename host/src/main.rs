@@ -251,6 +251,10 @@ struct ClusterArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// For `[archive]` secrets: the archive's passphrase (else $TAZHOST_PASSPHRASE_FILE, else
+    /// the terminal). Not read unless a secret comes from the archive.
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
 }
 
 fn main() -> ExitCode {
@@ -321,7 +325,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 async fn open(runtime: &Runtime, args: &ClusterArgs) -> Result<Session> {
     let config = ClusterConfig::load(&args.config)?;
-    Ok(Session::open(config, runtime, &args.plugins, LogSink::Tracing).await?)
+    let passphrase = args.passphrase.source();
+    Ok(Session::open(
+        config,
+        runtime,
+        &args.plugins,
+        &passphrase,
+        LogSink::Tracing,
+    )
+    .await?)
 }
 
 async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {

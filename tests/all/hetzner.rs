@@ -204,3 +204,56 @@ async fn a_stranger_server_with_a_node_name_is_not_adopted() {
     assert!(servers[0].labels.is_empty());
     assert_no_token(&[&out]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_can_come_from_the_sealed_archive_and_needs_its_passphrase() {
+    let fake = fake().await;
+    let toml = hetzner_cluster_toml(&fake.base_url(), &plugins().hetzner, 1).replace(
+        r#"hcloud-token = { from = "env", var = "HCLOUD_TOKEN" }"#,
+        "hcloud-token = { from = \"archive\", path = \"hetzner/hcloud-token\" }\n\n[archive]\nlocation = \"secrets.tar.aes\"",
+    );
+    let dir = ClusterDir::new(&toml);
+    dir.write("controlplane.yaml", MACHINE_CONFIG);
+    let secrets = dir.dir.path().join("secrets/hetzner");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("hcloud-token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(secrets.join("unrelated"), "never-granted-value-99").unwrap();
+    let pass = dir.write("pass", "archive pass for hetzner 1f");
+    let wrong = dir.write("wrong", "not the passphrase");
+    let seal = tazhost()
+        .args(["secrets", "seal"])
+        .arg(dir.dir.path().join("secrets"))
+        .arg("--to")
+        .arg(dir.dir.path().join("secrets.tar.aes"))
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert!(seal.status.success(), "{}", output_text(&seal));
+    std::fs::remove_dir_all(dir.dir.path().join("secrets")).unwrap();
+
+    let refused = tazhost_in(
+        &dir,
+        "unused",
+        &["run", "--passphrase-file", wrong.to_str().unwrap()],
+    )
+    .await;
+    assert!(!refused.status.success());
+    assert!(
+        output_text(&refused).contains("the secrets archive: wrong passphrase"),
+        "{}",
+        output_text(&refused)
+    );
+    assert!(fake.servers().is_empty());
+
+    let run = tazhost_in(
+        &dir,
+        "unused",
+        &["run", "--passphrase-file", pass.to_str().unwrap()],
+    )
+    .await;
+    assert!(run.status.success(), "{}", output_text(&run));
+    assert_eq!(fake.servers().len(), 1);
+    assert_no_token(&[&refused, &run]);
+    assert!(!output_text(&run).contains("never-granted-value-99"));
+}

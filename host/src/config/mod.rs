@@ -21,6 +21,8 @@ pub struct ClusterConfig {
     /// `[secrets]`: name → source.
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretSource>,
+    /// `[archive]`: the encrypted archive that `from = "archive"` secrets come from.
+    pub archive: Option<ArchiveConfig>,
     /// `[providers.<name>]`: the plugin and grants for each provider.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -33,6 +35,17 @@ pub struct ClusterConfig {
     /// Directory of the file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[archive]`: where the secrets archive is. Its passphrase is never in this file: it comes
+/// from the terminal, `--passphrase-file`, `--passphrase-fd` or `TAZHOST_PASSPHRASE_FILE`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// `s3://bucket/key` or a file (relative to this file's directory).
+    pub location: String,
+    /// An S3-compatible endpoint (else `AWS_ENDPOINT_URL`, else AWS).
+    pub endpoint_url: Option<String>,
 }
 
 /// `[cluster]`.
@@ -183,6 +196,12 @@ impl ClusterConfig {
         for source in cfg.secrets.values_mut() {
             source.rebase(base);
         }
+        if let Some(archive) = &mut cfg.archive
+            && !archive.location.starts_with("s3://")
+            && Path::new(&archive.location).is_relative()
+        {
+            archive.location = base.join(&archive.location).display().to_string();
+        }
         for p in cfg.providers.values_mut() {
             if let Some(plugin) = &mut p.plugin
                 && plugin.is_relative()
@@ -233,6 +252,13 @@ impl ClusterConfig {
                 }
             }
         }
+        if self.archive.is_none()
+            && let Some((name, _)) = self.secrets.iter().find(|(_, s)| s.is_archive())
+        {
+            return Err(format!(
+                "secret `{name}` comes from the archive, but there is no [archive] section saying where it is"
+            ));
+        }
         for (name, provider) in &self.providers {
             check_name("provider name", name)?;
             for grant in &provider.grants.secrets {
@@ -250,6 +276,11 @@ impl ClusterConfig {
             }
         }
         self.limits.check()
+    }
+
+    /// Whether any secret comes from the archive (so it must be opened).
+    pub fn needs_archive(&self) -> bool {
+        self.secrets.values().any(SecretSource::is_archive)
     }
 
     /// The provider's `config` table as the JSON string passed to the plugin.
@@ -329,6 +360,13 @@ mod tests {
             (
                 GOOD.replace("provider = \"hetzner\"", "provider = \"aws\""),
                 "no [providers.aws]",
+            ),
+            (
+                GOOD.replace(
+                    "{ from = \"env\", var = \"HCLOUD_TOKEN\" }",
+                    "{ from = \"archive\", path = \"hetzner/token\" }",
+                ),
+                "comes from the archive, but there is no [archive] section",
             ),
             (
                 GOOD.replace("name = \"hcloud-token\"", "name = \"nope\""),

@@ -7,4 +7,4 @@ mod plan;
 mod session;
 
 pub use plan::{Plan, PoolPlan, node_name};
-pub use session::{NodeOutcome, ProviderHandle, RunError, Session};
+pub use session::{NodeOutcome, ProviderHandle, RunError, Session, resolve_secrets};

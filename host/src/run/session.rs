@@ -1,12 +1,14 @@
 //! A session: cluster.toml resolved into loaded plugins with their capabilities.
 
 use super::plan::{Plan, PoolPlan, diff, node_name};
+use crate::archive::files::{self, ArchiveLocation, Archives, FilesError};
+use crate::archive::{Contents, FolderLimits};
 use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
 use crate::caps::{LogSink, PluginCaps};
 use crate::config::{CLUSTER_LABEL, ClusterConfig, Limits, POOL_LABEL, ProviderConfig};
 use crate::runtime::bindings::{Node, NodeSpec};
 use crate::runtime::{Plugin, PluginError, Runtime};
-use crate::secrets::{SecretError, SecretSet, SecretValue};
+use crate::secrets::{PassphraseSource, SecretError, SecretSet, SecretValue};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,9 @@ pub enum RunError {
     /// A secret could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The secrets archive could not be opened.
+    #[error("the secrets archive: {0}")]
+    Archive(#[from] FilesError),
     /// A plugin could not be loaded or a call failed.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -99,16 +104,41 @@ pub struct Session {
     pub providers: BTreeMap<String, ProviderHandle>,
 }
 
+/// Resolve cluster.toml's `[secrets]`. If any lives in the archive, the archive is opened once,
+/// in memory; only the named files are copied out, and the rest is zeroized when this returns.
+pub async fn resolve_secrets(
+    config: &ClusterConfig,
+    passphrase: &PassphraseSource,
+) -> Result<SecretSet, RunError> {
+    let Some(archive) = config.archive.as_ref().filter(|_| config.needs_archive()) else {
+        return Ok(SecretSet::resolve(&config.secrets)?);
+    };
+    let location = ArchiveLocation::parse(&archive.location)?;
+    let archives = Archives::new(archive.endpoint_url.clone());
+    tracing::info!("opening the secrets archive {location}");
+    let folder = files::open(
+        &archives,
+        &location,
+        passphrase,
+        &FolderLimits::default(),
+        Contents::Keep,
+    )
+    .await?;
+    Ok(SecretSet::resolve_with(&config.secrets, Some(&folder))?)
+}
+
 impl Session {
-    /// Resolve secrets and load every provider's plugin. `plugin_files` (from `--plugin`) replace
-    /// the configured files of the providers whose names they carry.
+    /// Resolve secrets (opening the archive with `passphrase` if any secret lives there) and
+    /// load every provider's plugin. `plugin_files` (from `--plugin`) replace the configured
+    /// files of the providers whose names they carry.
     pub async fn open(
         config: ClusterConfig,
         runtime: &Runtime,
         plugin_files: &[PathBuf],
+        passphrase: &PassphraseSource,
         sink: LogSink,
     ) -> Result<Self, RunError> {
-        let secrets = Arc::new(SecretSet::resolve(&config.secrets)?);
+        let secrets = Arc::new(resolve_secrets(&config, passphrase).await?);
         Self::open_with_secrets(config, runtime, plugin_files, secrets, sink).await
     }
 

@@ -49,9 +49,17 @@ impl SecretSet {
     pub fn resolve<'a>(
         sources: impl IntoIterator<Item = (&'a String, &'a SecretSource)>,
     ) -> Result<Self, SecretError> {
+        Self::resolve_with(sources, None)
+    }
+
+    /// [`SecretSet::resolve`], taking `from = "archive"` secrets from the opened `archive`.
+    pub fn resolve_with<'a>(
+        sources: impl IntoIterator<Item = (&'a String, &'a SecretSource)>,
+        archive: Option<&crate::archive::SecretFolder>,
+    ) -> Result<Self, SecretError> {
         let mut values = BTreeMap::new();
         for (name, source) in sources {
-            let value = source.resolve(name)?;
+            let value = source.resolve(name, archive)?;
             if value.expose().len() < MIN_REDACTED_LEN {
                 tracing::warn!(
                     "secret `{name}` is shorter than {MIN_REDACTED_LEN} characters: it cannot be redacted from output"

@@ -1,8 +1,9 @@
-//! Where a secret comes from. Today: an environment variable or a file. The encrypted archive
-//! and Vault (later issues) become further variants of [`SecretSource`] behind the same
-//! `resolve` call, so nothing that consumes secrets changes when they arrive.
+//! Where a secret comes from: an environment variable, a file, or a file inside the encrypted
+//! archive named by `[archive]` in cluster.toml (opened once per run, in memory). Vault (a
+//! later issue) becomes a further variant behind the same `resolve` call.
 
 use super::SecretValue;
+use crate::archive::SecretFolder;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -20,6 +21,13 @@ pub enum SecretSource {
     File {
         /// Path of the file.
         path: PathBuf,
+    },
+    /// A file inside the secrets archive (`[archive]` in cluster.toml), by its path there,
+    /// e.g. `{ from = "archive", path = "hetzner/hcloud-token" }`. One trailing newline is
+    /// dropped.
+    Archive {
+        /// Path inside the archive.
+        path: String,
     },
 }
 
@@ -44,6 +52,28 @@ pub enum SecretError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An archive secret, but no archive was opened.
+    #[error(
+        "secret `{name}` comes from the archive, but no archive was opened (add [archive] to cluster.toml)"
+    )]
+    NoArchive {
+        /// Secret name.
+        name: String,
+    },
+    /// The archive has no such file.
+    #[error("secret `{name}`: the archive has no file `{path}`")]
+    NotInArchive {
+        /// Secret name.
+        name: String,
+        /// Path looked for.
+        path: String,
+    },
+    /// The value is not UTF-8 text.
+    #[error("secret `{name}` is not UTF-8 text")]
+    NotText {
+        /// Secret name.
+        name: String,
+    },
     /// The value is empty.
     #[error("secret `{name}` is empty")]
     Empty {
@@ -53,9 +83,33 @@ pub enum SecretError {
 }
 
 impl SecretSource {
-    /// Read the value now.
-    pub fn resolve(&self, name: &str) -> Result<SecretValue, SecretError> {
+    /// Whether this secret lives in the archive.
+    pub fn is_archive(&self) -> bool {
+        matches!(self, SecretSource::Archive { .. })
+    }
+
+    /// Read the value now; `archive` is the opened archive, if any.
+    pub fn resolve(
+        &self,
+        name: &str,
+        archive: Option<&SecretFolder>,
+    ) -> Result<SecretValue, SecretError> {
         let mut value = match self {
+            SecretSource::Archive { path } => {
+                let folder = archive.ok_or_else(|| SecretError::NoArchive {
+                    name: name.to_string(),
+                })?;
+                let file = folder.get(path).ok_or_else(|| SecretError::NotInArchive {
+                    name: name.to_string(),
+                    path: path.clone(),
+                })?;
+                String::from_utf8(file.data().to_vec()).map_err(|e| {
+                    zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                    SecretError::NotText {
+                        name: name.to_string(),
+                    }
+                })?
+            }
             SecretSource::Env { var } => {
                 std::env::var(var).map_err(|_| SecretError::MissingEnv {
                     name: name.to_string(),
