@@ -16,6 +16,8 @@ mod error;
 pub(crate) use folder::SecureBuf;
 pub mod files;
 pub mod folder;
+#[cfg(test)]
+mod fuzz;
 pub mod header;
 pub mod legacy;
 pub mod stream;
