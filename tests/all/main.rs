@@ -11,5 +11,6 @@ mod hcloud_sdk;
 mod hetzner;
 mod hostile;
 mod http_policy;
+mod leaks;
 mod s3;
 mod secrets;

@@ -56,7 +56,9 @@ fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
             2 => bytes.truncate(rng.random_range(0..bytes.len())),
             3 => {
                 let at = rng.random_range(0..=bytes.len());
-                let junk: Vec<u8> = (0..rng.random_range(1..600)).map(|_| rng.random()).collect();
+                let junk: Vec<u8> = (0..rng.random_range(1..600))
+                    .map(|_| rng.random())
+                    .collect();
                 bytes.splice(at..at, junk);
             }
             4 => {
