@@ -3,7 +3,8 @@
 //! 1. open (decrypt + verify) a 256 MiB archive with `tazhost secrets list` vs `age -d`;
 //! 2. peak RSS of `tazhost secrets list` and `seal` on a 1 GiB archive vs a 64 MiB one
 //!    (streaming: it must not grow with size);
-//! 3. push and pull 256 MiB to a local SeaweedFS with `tazhost secrets copy` vs `aws s3 cp`.
+//! 3. push and pull 256 MiB to a local SeaweedFS with `tazhost secrets copy` vs `aws s3 cp`;
+//! 4. `secrets audit` over a 10 000-file repository, with and without its history.
 //!
 //! Run with `scripts/bench-archive` (it installs `age`, the venv with awscli and SeaweedFS),
 //! or `cargo bench -p tazhost --bench archive` once they are there. Sizes: TAZHOST_BENCH_MIB
@@ -337,6 +338,95 @@ fn s3_vs_aws(b: &Bench, mib: u64) {
     }
 }
 
+/// `secrets audit` over a repository of `files` text files of 20 KiB each, committed, with
+/// and without its history: the pre-commit-hook question.
+fn audit_speed(b: &Bench, files: usize) {
+    let repo = b.p("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let mut x = 7u64;
+    let mut line = String::new();
+    for i in 0..files {
+        let dir = repo.join(format!("d{}", i % 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::with_capacity(20 << 10);
+        while text.len() < 20 << 10 {
+            line.clear();
+            for _ in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                line.push_str(&format!("{:x} ", x & 0xffff_ffff));
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(dir.join(format!("f{i}.txt")), text).unwrap();
+    }
+    let git = |args: &[&str]| {
+        run(Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args([
+                "-c",
+                "user.name=b",
+                "-c",
+                "user.email=b@b",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "bench"]);
+    // A realistic archive: 30 tokens of 40 characters.
+    let secrets = b.p("audit-secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    for i in 0..30 {
+        let token: String = (0..40)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(x % 62) as usize]
+                    as char
+            })
+            .collect();
+        std::fs::write(secrets.join(format!("token-{i}")), token).unwrap();
+    }
+    run(tazhost()
+        .args([
+            "secrets",
+            "seal",
+            &secrets.display().to_string(),
+            "--to",
+            &b.s("audit.taz"),
+        ])
+        .args(["--passphrase-file", &b.s("pass")]));
+    let mib = (files * 20) as f64 / 1024.0;
+    let time = |extra: &[&str]| {
+        let repo = repo.display().to_string();
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        best(|| {
+            let mut c = tazhost();
+            c.args(["secrets", "audit", &repo, "--archive", &b.s("audit.taz")])
+                .args(["--passphrase-file", &b.s("pass")])
+                .args(&extra);
+            c
+        })
+    };
+    let tree = time(&["--no-history"]);
+    let all = time(&[]);
+    println!("secrets audit, {files} files ({mib:.0} MiB) in one commit:");
+    println!(
+        "  working tree only {:.2} s ({:.0} MiB/s); with history {:.2} s",
+        tree.as_secs_f64(),
+        mib / tree.as_secs_f64(),
+        all.as_secs_f64()
+    );
+    std::fs::remove_dir_all(&repo).unwrap();
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|a| a == "--list") {
@@ -352,5 +442,6 @@ fn main() {
     std::fs::write(b.p("pass"), "bench passphrase, not a secret").unwrap();
     open_vs_age(&b, mib);
     s3_vs_aws(&b, mib);
+    audit_speed(&b, 10_000);
     rss_streaming(&b, 64, big);
 }

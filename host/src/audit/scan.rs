@@ -3,7 +3,11 @@
 //! breaks removed (a key re-wrapped at another width has the same body).
 
 use super::needles::{Form, Needles, pem_body};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Needles totalling more than this are searched with a compact automaton instead of a DFA
+/// (whose table would reach tens of MiB).
+const DFA_MAX_NEEDLE_BYTES: usize = 64 << 10;
 
 /// A needle found in some bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,9 +37,16 @@ impl Scanner {
             .iter()
             .map(|n| (n.secret.clone(), n.form, n.partial))
             .collect();
+        let total: usize = needles.list.iter().map(|n| n.bytes.len()).sum();
         let automaton = (!needles.list.is_empty()).then(|| {
+            // Leftmost-longest (not overlapping) keeps the fast search paths; where needles
+            // overlap in a text (a token inside a whole value), the longer one is reported.
             AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
+                .match_kind(MatchKind::LeftmostLongest)
+                // A full DFA is twice as fast on text where some needle's first byte is
+                // everywhere (hex, base64), but its size grows with the needles' total length:
+                // beyond DFA_MAX_NEEDLE_BYTES, let the crate pick a compact automaton.
+                .kind((total <= DFA_MAX_NEEDLE_BYTES).then_some(AhoCorasickKind::DFA))
                 .build(needles.list.iter().map(|n| &n.bytes[..]))
                 .expect("needles are bounded in number and size")
         });
@@ -49,7 +60,7 @@ impl Scanner {
             return Vec::new();
         };
         let mut found: Vec<(usize, usize)> = ac
-            .find_overlapping_iter(bytes)
+            .find_iter(bytes)
             .map(|m| (m.start(), m.pattern().as_usize()))
             .collect();
         // PEM blocks, joined: report at the line of their BEGIN.
@@ -57,7 +68,7 @@ impl Scanner {
         while let Some(at) = memchr::memmem::find(&bytes[from..], b"-----BEGIN ") {
             let begin = from + at;
             if let Some(body) = pem_body(&bytes[begin..]) {
-                for m in ac.find_overlapping_iter(&body[..]) {
+                for m in ac.find_iter(&body[..]) {
                     found.push((begin, m.pattern().as_usize()));
                 }
             }
