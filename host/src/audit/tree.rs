@@ -14,7 +14,11 @@ pub fn scan(root: &Path, scanner: &Scanner, report: &mut Report) -> Result<(), A
     })?;
     if meta.is_file() {
         let name = root.file_name().map(Path::new).unwrap_or(root);
-        scan_files(&[(root.to_path_buf(), name.to_path_buf(), meta.len())], scanner, report);
+        scan_files(
+            &[(root.to_path_buf(), name.to_path_buf(), meta.len())],
+            scanner,
+            report,
+        );
         return Ok(());
     }
     let mut files = Vec::new();
