@@ -6,6 +6,37 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Set while a prompt waits on the terminal: progress lines are not drawn over it.
+static PROMPTING: AtomicBool = AtomicBool::new(false);
+/// Whether a progress line is on the screen without its newline.
+static LINE_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// Holds progress drawing off while a prompt is on the terminal.
+pub struct PromptGuard(());
+
+impl PromptGuard {
+    /// Stop drawing, and end a half-drawn progress line so the prompt starts on its own line.
+    pub fn new() -> Self {
+        PROMPTING.store(true, Ordering::SeqCst);
+        if LINE_OPEN.swap(false, Ordering::SeqCst) {
+            eprintln!();
+        }
+        Self(())
+    }
+}
+
+impl Default for PromptGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PromptGuard {
+    fn drop(&mut self) {
+        PROMPTING.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Transfers smaller than this are not shown (most archives are kilobytes).
 pub const SHOW_FROM_BYTES: u64 = 8 << 20;
 const REDRAW: Duration = Duration::from_millis(250);
@@ -49,17 +80,21 @@ impl Progress {
                 tokio::time::sleep(REDRAW).await;
                 let bytes = drawn.bytes.load(Ordering::Relaxed);
                 let total = drawn.total.load(Ordering::Relaxed);
-                if bytes < SHOW_FROM_BYTES && (total == u64::MAX || total < SHOW_FROM_BYTES) {
+                if PROMPTING.load(Ordering::SeqCst)
+                    || (bytes < SHOW_FROM_BYTES && (total == u64::MAX || total < SHOW_FROM_BYTES))
+                {
                     continue;
                 }
                 shown = true;
                 eprint!("\r{}", line(&drawn.label, bytes, total, start.elapsed()));
+                LINE_OPEN.store(true, Ordering::SeqCst);
                 let _ = std::io::stderr().flush();
             }
-            if shown {
+            if shown && !PROMPTING.load(Ordering::SeqCst) {
                 let bytes = drawn.bytes.load(Ordering::Relaxed);
                 let total = drawn.total.load(Ordering::Relaxed);
                 eprintln!("\r{}", line(&drawn.label, bytes, total, start.elapsed()));
+                LINE_OPEN.store(false, Ordering::SeqCst);
             }
         });
         Self(Some(state))

@@ -181,7 +181,7 @@ fn every_form_of_leak_is_found_by_name_and_line_in_tree_and_history() {
     let lines: Vec<&str> = stdout.lines().collect();
     for want in [
         "app.env:2: db-password (url-encoded)",
-        "key.pem:2: tls.key (PEM body)",
+        "key.pem:3: tls.key (PEM body)",
         "ci/deploy.sh:3: kubeconfig (raw, a token inside it)",
         "ci/deploy.sh:4: hetzner/hcloud-token (raw)",
     ] {

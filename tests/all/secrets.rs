@@ -394,3 +394,47 @@ fn legacy_archives_interoperate_with_an_independent_implementation() {
         "{listing}"
     );
 }
+
+#[test]
+fn copy_refuses_what_is_not_an_archive_and_rekey_refuses_a_damaged_one() {
+    let w = Workspace::new();
+    let note = w.p("note.txt");
+    std::fs::write(&note, "just some text, not an archive\n").unwrap();
+    let out = w.p("copy.taz");
+    let copy = w.run(&["secrets", "copy", s(&note), s(&out)]);
+    assert!(!copy.status.success());
+    assert!(
+        output_text(&copy).contains("shorter than the smallest valid archive"),
+        "{}",
+        output_text(&copy)
+    );
+    assert!(!out.exists(), "nothing written");
+
+    let archive = w.sealed("damaged.taz");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x20;
+    std::fs::write(&archive, &bytes).unwrap();
+    let rekey = w.run(&[
+        "secrets",
+        "rekey",
+        s(&archive),
+        "--passphrase-file",
+        s(&w.p("pass")),
+        "--new-passphrase-file",
+        s(&w.p("new-pass")),
+    ]);
+    assert!(!rekey.status.success());
+    assert!(
+        output_text(&rekey).contains("damaged or tampered with"),
+        "{}",
+        output_text(&rekey)
+    );
+    assert_eq!(std::fs::read(&archive).unwrap(), bytes, "left as it was");
+    let leftovers: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -150,11 +150,15 @@ impl Archives {
     ) -> Result<u64, FilesError> {
         match at {
             ArchiveLocation::Local(path) => {
-                if let Intent::Create { force } = intent {
-                    check_target(path, force)?;
-                }
+                let replace = match intent {
+                    Intent::Create { force } => {
+                        check_target(path, force)?;
+                        force
+                    }
+                    Intent::Replace { .. } => true,
+                };
                 let path = path.clone();
-                blocking(move || write_atomically(&path, produce)).await
+                blocking(move || write_atomically(&path, replace, produce)).await
             }
             ArchiveLocation::S3(loc) => {
                 let condition = match intent {
@@ -253,14 +257,7 @@ fn with_passphrase<T>(
 /// An archive's format, from its first bytes, and a reader that still yields those bytes.
 fn sniff(mut reader: Box<dyn Read + Send>) -> Result<(Format, Box<dyn Read + Send>), FilesError> {
     let mut magic = vec![0u8; header::MAGIC.len()];
-    let mut got = 0;
-    while got < magic.len() {
-        match reader.read(&mut magic[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(archive_read_error(e)),
-        }
-    }
+    let got = read_up_to(&mut reader, &mut magic)?;
     magic.truncate(got);
     let format = detect(&magic);
     Ok((format, Box::new(std::io::Cursor::new(magic).chain(reader))))
@@ -454,21 +451,38 @@ pub async fn copy(
     let reader = archives.source(from).await?.reader;
     let (format, mut reader) = blocking(move || sniff(reader)).await?;
     let produce: Producer = Box::new(move |w| {
-        if format == Format::Tazhost {
-            let mut head = vec![0u8; header::HEADER_LEN];
-            reader
-                .read_exact(&mut head)
-                .map_err(|_| ArchiveError::TooShort {
-                    len: 0,
-                    min: header::HEADER_LEN + stream::TAG_LEN,
-                })?;
-            header::Header::parse(&[&head[..], &[0u8; stream::TAG_LEN]].concat())?;
-            w.write_all(&head).map_err(io("writing the archive"))?;
+        // Our format: the whole header must parse. Legacy: at least salt, nonce and tag.
+        let min = match format {
+            Format::Tazhost => header::HEADER_LEN + stream::TAG_LEN,
+            Format::Legacy => legacy::MIN_LEN,
+        };
+        let mut head = vec![0u8; min];
+        let got = read_up_to(&mut reader, &mut head)?;
+        if got < min {
+            return Err(ArchiveError::TooShort { len: got, min }.into());
         }
+        if format == Format::Tazhost {
+            header::Header::parse(&head)?;
+        }
+        w.write_all(&head).map_err(io("writing the archive"))?;
         copy_all(&mut reader, w)?;
         Ok(())
     });
     archives.write(to, Intent::Create { force }, produce).await
+}
+
+/// Read until `buf` is full or the input ends.
+fn read_up_to(from: &mut dyn Read, buf: &mut [u8]) -> Result<usize, FilesError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match from.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(archive_read_error(e)),
+        }
+    }
+    Ok(got)
 }
 
 /// `io::copy` with a larger buffer (its 8 KiB one costs throughput on big archives).
@@ -517,8 +531,10 @@ fn check_target(out: &Path, force: bool) -> Result<(), FilesError> {
 }
 
 /// Write what `produce` writes to a new private temporary file beside `path`, flush it to the
-/// disk, then rename it over `path`; on any failure the temporary file is removed.
-fn write_atomically(path: &Path, produce: Producer) -> Result<u64, FilesError> {
+/// disk, then put it in place: with `replace`, renamed over `path`; otherwise linked to `path`,
+/// which fails if something appeared there meanwhile (nothing is ever overwritten by a create).
+/// On any failure, and on a panic, the temporary file is removed.
+fn write_atomically(path: &Path, replace: bool, produce: Producer) -> Result<u64, FilesError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -527,30 +543,43 @@ fn write_atomically(path: &Path, produce: Producer) -> Result<u64, FilesError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = TempFile(dir.join(format!(".{name}.{}.tmp", std::process::id())));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let context = format!("writing {}", path.display());
-    let file = options.open(&tmp).map_err(io(context.clone()))?;
-    let result = (|| {
-        let mut out = Counted {
-            inner: std::io::BufWriter::with_capacity(READ_BUFFER, file),
-            bytes: 0,
-        };
-        produce(&mut out)?;
-        let file = out
-            .inner
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .map_err(io(context.clone()))?;
-        file.sync_all().map_err(io(context.clone()))?;
-        std::fs::rename(&tmp, path).map_err(io(context.clone()))?;
-        Ok(out.bytes)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let file = options.open(&tmp.0).map_err(io(context.clone()))?;
+    let mut out = Counted {
+        inner: std::io::BufWriter::with_capacity(READ_BUFFER, file),
+        bytes: 0,
+    };
+    produce(&mut out)?;
+    let file = out
+        .inner
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .map_err(io(context.clone()))?;
+    file.sync_all().map_err(io(context.clone()))?;
+    if replace {
+        std::fs::rename(&tmp.0, path).map_err(io(context))?;
+    } else {
+        std::fs::hard_link(&tmp.0, path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                FilesError::Exists(path.to_path_buf())
+            } else {
+                io(context)(e)
+            }
+        })?;
     }
-    result
+    Ok(out.bytes)
+}
+
+/// A temporary file, removed when dropped (after a rename, there is nothing left to remove).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -460,7 +460,56 @@ fn read_entries(
             _ => return Err(ArchiveError::SpecialFile(path)),
         }
     }
+    check_no_path_through_a_link(&folder)?;
     Ok(folder)
+}
+
+/// Links are checked one by one as text, which cannot see a chain: `up -> ..` lands inside,
+/// but `esc -> up/../x` then resolves to outside the folder. Refuse any entry whose path, or
+/// any link whose target, passes through another link of the archive.
+fn check_no_path_through_a_link(folder: &SecretFolder) -> Result<(), ArchiveError> {
+    let through_link = |path: &str| {
+        let mut prefix = String::new();
+        let parts: Vec<&str> = path.split('/').collect();
+        parts[..parts.len().saturating_sub(1)].iter().any(|part| {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            folder.symlinks.contains_key(prefix.as_str())
+        })
+    };
+    let entries = folder
+        .files
+        .keys()
+        .chain(folder.dirs.keys())
+        .chain(folder.symlinks.keys());
+    for path in entries {
+        if through_link(path) {
+            return Err(ArchiveError::LinkEscapes(path.clone()));
+        }
+    }
+    for (link, target) in &folder.symlinks {
+        let raw: Vec<&str> = link.split('/').collect();
+        let mut base: Vec<&str> = raw[..raw.len() - 1].to_vec();
+        // Walk the target as written: no step (into a name, or up with `..`) may start from
+        // a link; only the last component may be one.
+        for part in target.split('/') {
+            if part.is_empty() || part == "." {
+                continue;
+            }
+            let here = base.join("/");
+            if !here.is_empty() && folder.symlinks.contains_key(here.as_str()) {
+                return Err(ArchiveError::LinkEscapes(link.clone()));
+            }
+            if part == ".." {
+                base.pop();
+            } else {
+                base.push(part);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -666,5 +715,24 @@ mod tests {
             unpack(&many, &small),
             Err(ArchiveError::TooManyEntries { .. })
         ));
+    }
+
+    #[test]
+    fn a_chain_of_links_that_would_leave_the_folder_is_refused() {
+        let tar = tar_with(|b| {
+            let mut up = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut up, "x/up", "..").unwrap();
+            let mut esc = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut esc, "esc", "x/up/../y").unwrap();
+        });
+        assert!(matches!(
+            unpack(&tar, &FolderLimits::default()),
+            Err(ArchiveError::LinkEscapes(_))
+        ));
+        let inside = tar_with(|b| {
+            let mut one = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut one, "a/first", "../b/key").unwrap();
+        });
+        assert!(unpack(&inside, &FolderLimits::default()).is_ok());
     }
 }

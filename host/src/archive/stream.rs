@@ -63,6 +63,8 @@ pub struct Encryptor<W: Write> {
     /// Plaintext of the chunk being filled; sealed once we know whether another follows it.
     buf: Zeroizing<Vec<u8>>,
     index: u64,
+    /// A write to `out` failed: the stream is broken and refuses everything after.
+    failed: bool,
 }
 
 impl<W: Write> Encryptor<W> {
@@ -90,15 +92,22 @@ impl<W: Write> Encryptor<W> {
             size,
             buf: Zeroizing::new(Vec::with_capacity(size + TAG_LEN)),
             index: 0,
+            failed: false,
         })
     }
 
     fn seal_chunk(&mut self, last: bool) -> std::io::Result<()> {
+        if self.failed {
+            return Err(broken());
+        }
         self.key.seal(self.index, last, &mut self.buf);
-        self.out.write_all(&self.buf)?;
+        let written = self.out.write_all(&self.buf);
         self.buf.clear();
         self.index += 1;
-        Ok(())
+        if written.is_err() {
+            self.failed = true;
+        }
+        written
     }
 
     /// Seal the final chunk and hand back the output.
@@ -112,6 +121,9 @@ impl<W: Write> Encryptor<W> {
 
 impl<W: Write> Write for Encryptor<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(broken());
+        }
         if data.is_empty() {
             return Ok(0);
         }
@@ -127,6 +139,10 @@ impl<W: Write> Write for Encryptor<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
+}
+
+fn broken() -> std::io::Error {
+    std::io::Error::other("an earlier write of the archive failed")
 }
 
 /// Encrypt everything `plaintext` yields into `out`, in constant memory (one chunk).
@@ -182,24 +198,7 @@ impl<R: Read> Opening<R> {
 
     /// Start decrypting the payload with keys from [`Opening::unlock`].
     pub fn decrypt(self, keys: &Keys) -> Decryptor<R> {
-        let sealed_len = self.header.chunk_size() + TAG_LEN;
-        Decryptor {
-            input: self.input,
-            key: ChunkKey::new(keys),
-            sealed_len,
-            carry: self.carry,
-            sealed: Vec::with_capacity(sealed_len),
-            buf: Zeroizing::new(Vec::with_capacity(sealed_len)),
-            pos: 0,
-            index: 0,
-            finished: false,
-        }
-    }
-
-    /// The header bytes, the payload bytes read with it, and the rest of the input: what a
-    /// rekey copies.
-    fn into_parts(self) -> (Header, Vec<u8>, R) {
-        (self.header, self.carry, self.input)
+        Decryptor::new(self.input, keys, self.header.chunk_size(), self.carry)
     }
 }
 
@@ -224,6 +223,21 @@ pub struct Decryptor<R: Read> {
 }
 
 impl<R: Read> Decryptor<R> {
+    fn new(input: R, keys: &Keys, chunk_size: usize, carry: Vec<u8>) -> Self {
+        let sealed_len = chunk_size + TAG_LEN;
+        Self {
+            input,
+            key: ChunkKey::new(keys),
+            sealed_len,
+            carry,
+            sealed: Vec::with_capacity(sealed_len),
+            buf: Zeroizing::new(Vec::with_capacity(sealed_len)),
+            pos: 0,
+            index: 0,
+            finished: false,
+        }
+    }
+
     fn next_chunk(&mut self) -> Result<(), ArchiveError> {
         let reading = ArchiveError::io("reading the archive");
         self.buf.clear();
@@ -357,8 +371,10 @@ fn classify_failure(
     }
 }
 
-/// Re-wrap the file key under a new passphrase: the payload is copied unchanged, so this runs
-/// in constant memory and never sees plaintext. The old header must open with `old`.
+/// Re-wrap the file key under a new passphrase: the payload is copied unchanged, in constant
+/// memory. The old header must open with `old`, and the payload is verified on the way
+/// through (decrypted chunk by chunk and dropped), so a damaged archive is refused rather than
+/// given a fresh header; `out` must then be discarded.
 pub fn rekey(
     archive: &mut impl Read,
     old: &[u8],
@@ -379,7 +395,11 @@ pub fn rekey_opened<R: Read>(
     params: KdfParams,
     out: &mut (impl Write + ?Sized),
 ) -> Result<(), ArchiveError> {
-    let (header, carry, mut rest) = opening.into_parts();
+    let Opening {
+        input,
+        header,
+        carry,
+    } = opening;
     let fresh = Header::build(
         new,
         params,
@@ -390,8 +410,26 @@ pub fn rekey_opened<R: Read>(
     out.write_all(fresh.bytes())
         .and_then(|()| out.write_all(&carry))
         .map_err(ArchiveError::io("writing the rekeyed archive"))?;
-    std::io::copy(&mut rest, out).map_err(ArchiveError::io("copying the payload"))?;
+    // Every byte read past the header is copied to `out` as it is read by the verifier.
+    let copying = Tee { input, out };
+    let mut verifier = Decryptor::new(copying, keys, header.chunk_size(), carry);
+    std::io::copy(&mut verifier, &mut std::io::sink())
+        .map_err(|e| into_archive_error(e, "copying the payload"))?;
     Ok(())
+}
+
+/// Copies what is read from `input` to `out`.
+struct Tee<'a, R, W: ?Sized> {
+    input: R,
+    out: &'a mut W,
+}
+
+impl<R: Read, W: Write + ?Sized> Read for Tee<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -592,5 +630,53 @@ mod tests {
                 "gone",
             ))
         }
+    }
+
+    #[test]
+    fn rekey_refuses_a_damaged_payload() {
+        let mut sealed = seal_bytes(&vec![9u8; 150_000]);
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        let mut out = Vec::new();
+        let err = rekey(
+            &mut &sealed[..],
+            b"pw",
+            b"new",
+            KdfParams::insecure_fast(),
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::ChunkTampered { index: 2 }),
+            "{err}"
+        );
+    }
+
+    /// Accepts `room` bytes, then fails every write.
+    struct Full {
+        room: usize,
+    }
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn after_a_failed_write_the_encryptor_refuses_everything() {
+        let mut enc =
+            Encryptor::new(Full { room: 70_000 }, b"pw", KdfParams::insecure_fast()).unwrap();
+        let data = vec![1u8; 300_000];
+        assert!(enc.write_all(&data).is_err());
+        assert!(enc.write(&data).is_err(), "no panic, no silent success");
+        assert!(enc.finish().is_err());
     }
 }

@@ -38,16 +38,21 @@ pub fn scan(root: &Path, scanner: &Scanner, report: &mut Report) -> Result<(), A
     }
     let blobs = list_blobs(dir)?;
     let mut hit_blobs: BTreeMap<String, (String, Vec<super::Found>)> = BTreeMap::new();
-    read_blobs(dir, &blobs, |id, path, bytes| {
-        report.blobs += 1;
-        report.bytes += bytes.len() as u64;
+    let (mut blob_count, mut byte_count) = (0u64, 0u64);
+    let skipped = read_blobs(dir, &blobs, |id, path, bytes| {
+        blob_count += 1;
+        byte_count += bytes.len() as u64;
         let found = scanner.scan(bytes);
         if !found.is_empty() {
             hit_blobs.insert(id.to_string(), (path.to_string(), found));
         }
     })?;
-    for (id, (path, found)) in hit_blobs {
-        let commit = first_commit_with(dir, &id)?;
+    report.blobs += blob_count;
+    report.bytes += byte_count;
+    report.skipped.extend(skipped);
+    for (id, (seen_at, found)) in hit_blobs {
+        let (commit, path) =
+            first_commit_with(dir, &id)?.unwrap_or_else(|| ("?".to_string(), seen_at));
         for f in found {
             report.hits.push(Hit {
                 place: Place::Commit {
@@ -88,12 +93,14 @@ fn list_blobs(dir: &Path) -> Result<Vec<(String, String)>, AuditError> {
         .collect())
 }
 
-/// Stream each blob's bytes to `visit` through one `git cat-file --batch`.
+/// Stream each blob's bytes to `visit` through one `git cat-file --batch`. Returns the blobs
+/// skipped for their size.
 fn read_blobs(
     dir: &Path,
     blobs: &[(String, String)],
     mut visit: impl FnMut(&str, &str, &[u8]),
-) -> Result<(), AuditError> {
+) -> Result<Vec<String>, AuditError> {
+    let mut skipped = Vec::new();
     let mut child = git(dir)
         .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
@@ -126,39 +133,61 @@ fn read_blobs(
         if kind != "blob" {
             return Err(bad(kind));
         }
+        let git_err = |e: std::io::Error| AuditError::Git(e.to_string());
+        if size > MAX_FILE_BYTES {
+            // Drained, never held: the contents and the newline after them.
+            std::io::copy(&mut (&mut out).take(size + 1), &mut std::io::sink()).map_err(git_err)?;
+            skipped.push(format!(
+                "history blob {id} ({path}): larger than {} MiB",
+                MAX_FILE_BYTES >> 20
+            ));
+            continue;
+        }
         buf.clear();
         (&mut out)
             .take(size + 1) // the contents and a newline
             .read_to_end(&mut buf)
-            .map_err(|e| AuditError::Git(e.to_string()))?;
-        if size > MAX_FILE_BYTES {
-            continue;
-        }
+            .map_err(git_err)?;
         buf.truncate(size as usize);
         visit(id, path, &buf);
     }
     drop(out);
     let _ = feeder.join();
     let _ = child.wait();
-    Ok(())
+    Ok(skipped)
 }
 
-/// The earliest commit (abbreviated) that contains blob `id`.
-fn first_commit_with(dir: &Path, id: &str) -> Result<String, AuditError> {
+/// The earliest commit that added blob `id` (abbreviated), and the path it had there.
+fn first_commit_with(dir: &Path, id: &str) -> Result<Option<(String, String)>, AuditError> {
     let out = git(dir)
         .args([
             "log",
             "--all",
             "--reverse",
-            "--format=%h",
+            "--format=commit %H",
+            "--raw",
+            "--no-abbrev",
             "--find-object",
             id,
         ])
         .output()
         .map_err(|e| AuditError::Git(e.to_string()))?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or("?")
-        .to_string())
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut commit = None;
+    for line in text.lines() {
+        if let Some(hash) = line.strip_prefix("commit ") {
+            commit = Some(hash.chars().take(12).collect::<String>());
+        } else if let Some(raw) = line.strip_prefix(':') {
+            // ":<old mode> <new mode> <old id> <new id> <status>\t<path>[\t<new path>]"
+            let (meta, paths) = raw.split_once('\t').unwrap_or((raw, ""));
+            let new_id = meta.split_whitespace().nth(3);
+            if new_id == Some(id)
+                && let Some(commit) = &commit
+            {
+                let path = paths.rsplit('\t').next().unwrap_or(paths);
+                return Ok(Some((commit.clone(), path.to_string())));
+            }
+        }
+    }
+    Ok(None)
 }

@@ -81,7 +81,8 @@ impl Needles {
                 continue;
             }
             let mut add = |form: Form, partial: bool, bytes: Zeroizing<Vec<u8>>| {
-                if bytes.len() >= MIN_LEN && seen.insert(bytes.to_vec()) {
+                // Remembered by hash: a plain copy of each value would outlive the zeroizing.
+                if bytes.len() >= MIN_LEN && seen.insert(*blake3::hash(&bytes).as_bytes()) {
                     needles.list.push(Needle {
                         secret: name.clone(),
                         form,
@@ -145,7 +146,7 @@ fn url_encode(value: &[u8]) -> Zeroizing<Vec<u8>> {
 }
 
 /// The base64 body of the first PEM block in `text`, joined into one line.
-pub(super) fn pem_body(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+fn pem_body(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let begin = memchr::memmem::find(text, b"-----BEGIN ")?;
     let after_begin = begin + memchr::memchr(b'\n', &text[begin..])? + 1;
     let end = after_begin + memchr::memmem::find(&text[after_begin..], b"-----END ")?;

@@ -2,7 +2,7 @@
 //! once whatever the number of secrets, plus a second pass over PEM blocks with their line
 //! breaks removed (a key re-wrapped at another width has the same body).
 
-use super::needles::{Form, Needles, pem_body};
+use super::needles::{Form, Needles};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 /// Needles totalling more than this are searched with a compact automaton instead of a DFA
@@ -63,17 +63,13 @@ impl Scanner {
             .find_iter(bytes)
             .map(|m| (m.start(), m.pattern().as_usize()))
             .collect();
-        // PEM blocks, joined: report at the line of their BEGIN.
-        let mut from = 0;
-        while let Some(at) = memchr::memmem::find(&bytes[from..], b"-----BEGIN ") {
-            let begin = from + at;
-            if let Some(body) = pem_body(&bytes[begin..]) {
-                for m in ac.find_iter(&body[..]) {
-                    found.push((begin, m.pattern().as_usize()));
-                }
+        // Base64 wrapped over several lines (PEM bodies, `base64` output, YAML blocks): each
+        // run of such lines is searched again joined, and reported at its first line.
+        for_each_wrapped_base64(bytes, |start, joined| {
+            for m in ac.find_iter(joined) {
+                found.push((start, m.pattern().as_usize()));
             }
-            from = begin + 1;
-        }
+        });
         found.sort_unstable();
         let mut out: Vec<Found> = Vec::new();
         let (mut line, mut counted_to) = (1usize, 0usize);
@@ -102,6 +98,40 @@ impl Scanner {
         out.retain(|f| !f.partial || !whole.contains(&f.secret));
         out
     }
+}
+
+/// Call `visit` with the start offset and the joined text of every run of two or more
+/// consecutive lines that are base64 once their indentation is trimmed.
+fn for_each_wrapped_base64(bytes: &[u8], mut visit: impl FnMut(usize, &[u8])) {
+    let is_b64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=_-".contains(b);
+    let mut joined = Vec::new();
+    let (mut run_start, mut run_lines) = (0usize, 0usize);
+    let mut line_start = 0usize;
+    let mut flush = |joined: &mut Vec<u8>, run_start: usize, run_lines: usize| {
+        if run_lines >= 2 {
+            visit(run_start, joined);
+        }
+        joined.clear();
+    };
+    while line_start <= bytes.len() {
+        let end =
+            memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+        let line = bytes[line_start..end].trim_ascii();
+        // Any length: the last line of a wrapped text is short. A stray word joined on
+        // either side cannot hide a needle, only add characters around it.
+        if !line.is_empty() && line.iter().all(is_b64) {
+            if run_lines == 0 {
+                run_start = line_start;
+            }
+            joined.extend_from_slice(line);
+            run_lines += 1;
+        } else {
+            flush(&mut joined, run_start, run_lines);
+            run_lines = 0;
+        }
+        line_start = end + 1;
+    }
+    flush(&mut joined, run_start, run_lines);
 }
 
 #[cfg(test)]
@@ -153,6 +183,23 @@ mod tests {
         );
         let found = Scanner::new(&n).scan(rewrapped.as_bytes());
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!((found[0].line, found[0].form), (2, Form::Pem));
+        assert_eq!((found[0].line, found[0].form), (3, Form::Pem));
+    }
+
+    #[test]
+    fn base64_wrapped_at_76_columns_is_found() {
+        use base64::Engine;
+        let value = "a-long-secret-value-for-wrapping-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF";
+        let n = needles(&[("long", value)]);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("pre {value} post"));
+        let wrapped: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let text = format!("data: |\n  {}\n", wrapped.join("\n  "));
+        let found = Scanner::new(&n).scan(text.as_bytes());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].form), (2, Form::Base64));
     }
 }

@@ -88,6 +88,8 @@ impl PassphraseSource {
             }
             Self::Fd(fd) => read_fd(*fd)?,
             Self::Prompt => {
+                // No progress line may be drawn over the prompt.
+                let _quiet = crate::progress::PromptGuard::new();
                 let first = prompt_tty(prompt)?;
                 if confirm {
                     let second = prompt_tty("Repeat it: ")?;

@@ -114,11 +114,12 @@ impl S3Store {
             // S3-compatible servers rarely care; AWS needs one, and us-east-1 is its default.
             config = config.region(aws_sdk_s3::config::Region::new("us-east-1"));
         }
-        // Fail fast on a dead endpoint, and treat a server that stops answering mid-transfer as
-        // a timeout (retried like a 5xx) rather than waiting forever.
+        // Fail fast on a dead endpoint. No read timeout: it runs from the start of a request to
+        // the first byte of the answer, so on a slow uplink it would fail every 8 MiB part.
+        // A server that stops mid-transfer is caught by the SDK's stalled-stream protection
+        // (on by default: no progress for 5 s fails the attempt, which is retried).
         let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
             .build();
         let config = config
             .force_path_style(custom_endpoint)
