@@ -75,6 +75,48 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Vault (or OpenBao): status, and unsealing with the keys kept in the archive.
+    ///
+    /// VAULT_ADDR, VAULT_CACERT and VAULT_NAMESPACE are honored.
+    Vault {
+        /// Vault's address.
+        #[arg(long, env = "VAULT_ADDR", value_name = "URL")]
+        addr: Option<String>,
+        /// S3-compatible endpoint for an s3:// archive (else $AWS_ENDPOINT_URL, else AWS).
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Show whether Vault is uninitialized, sealed, standby or active.
+    ///
+    /// Exit status: 0 when unsealed, 2 when sealed or uninitialized, 1 on error.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unseal Vault with the Shamir keys in the archive, if it is sealed.
+    ///
+    /// Keys are submitted in order until Vault unseals; if it refuses them (another cluster's
+    /// archive, a damaged key), the unseal progress is reset so nothing changes.
+    Unseal {
+        /// The secrets archive holding the keys: a file or s3://bucket/key.
+        #[arg(long, value_name = "FILE|S3")]
+        archive: String,
+        /// Key file names in the archive, `{n}` counting from 1 (full path or file name).
+        #[arg(long, default_value = tazhost::caps::vault::DEFAULT_KEY_NAME, value_name = "PATTERN")]
+        key_name: String,
+        /// How many key files to look for.
+        #[arg(long, default_value_t = 5, value_name = "N")]
+        key_count: u32,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
 }
 
 #[derive(Args)]
@@ -302,6 +344,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             endpoint_url,
             command,
         } => return secrets(Archives::new(endpoint_url), command).await,
+        Command::Vault {
+            addr,
+            endpoint_url,
+            command,
+        } => return vault(addr, Archives::new(endpoint_url), command).await,
         other => other,
     };
     let cache = if cli.no_cache {
@@ -313,7 +360,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
     match command {
-        Command::Secrets { .. } => unreachable!("handled above"),
+        Command::Secrets { .. } | Command::Vault { .. } => unreachable!("handled above"),
         Command::Run(args) => run(&runtime, args).await,
         Command::Plan(args) => plan(&runtime, args).await,
         Command::Destroy { cluster, yes } => destroy(&runtime, cluster, yes).await,
@@ -652,4 +699,79 @@ async fn audit(
     } else {
         ExitCode::from(AUDIT_FOUND)
     })
+}
+
+async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> Result<ExitCode> {
+    use tazhost::caps::vault::{self, VaultClient};
+    let client = VaultClient::from_env(addr.as_deref())?;
+    match cmd {
+        VaultCommand::Status { json } => {
+            let health = client.health().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "addr": client.addr(),
+                        "state": health.state(),
+                        "initialized": health.initialized,
+                        "sealed": health.sealed,
+                        "standby": health.standby,
+                        "version": health.version,
+                        "cluster_name": health.cluster_name,
+                        "cluster_id": health.cluster_id,
+                    })
+                );
+            } else {
+                println!(
+                    "{}: {} (version {}{})",
+                    client.addr(),
+                    health.state(),
+                    report::clean(&health.version),
+                    health
+                        .cluster_name
+                        .as_deref()
+                        .map(|n| format!(", cluster {}", report::clean(n)))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(if health.sealed {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        VaultCommand::Unseal {
+            archive,
+            key_name,
+            key_count,
+            passphrase,
+        } => {
+            let folder = files::open(
+                &archives,
+                &ArchiveLocation::parse(&archive)?,
+                &passphrase.source(),
+                &FolderLimits::default(),
+                Contents::Keep,
+            )
+            .await?;
+            let keys = vault::keys_from_archive(&folder, &key_name, key_count)?;
+            drop(folder);
+            let outcome = vault::unseal(&client, &keys, &key_name).await?;
+            if outcome.was_sealed {
+                eprintln!(
+                    "{}: unsealed with {} key(s) from the archive; now {}",
+                    client.addr(),
+                    outcome.keys_submitted,
+                    outcome.health.state()
+                );
+            } else {
+                eprintln!(
+                    "{}: already unsealed ({})",
+                    client.addr(),
+                    outcome.health.state()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -14,3 +14,4 @@ mod http_policy;
 mod leaks;
 mod s3;
 mod secrets;
+mod vault;

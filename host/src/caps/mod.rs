@@ -9,6 +9,7 @@ mod log;
 pub mod s3;
 mod secrets;
 mod time;
+pub mod vault;
 mod wasi;
 
 pub use log::{LogLevel, LogSink};

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 mod flaky;
+mod http;
+mod openbao;
 mod plugins;
 mod s3server;
 
@@ -14,6 +16,7 @@ use tazhost::caps::{LogLevel, LogSink};
 use tazhost::runtime::{ComponentCache, Runtime};
 
 pub use flaky::FlakyProxy;
+pub use openbao::OpenBao;
 pub use plugins::{plugins, workspace};
 pub use s3server::S3Server;
 
