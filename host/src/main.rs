@@ -105,18 +105,99 @@ enum VaultCommand {
     /// Keys are submitted in order until Vault unseals; if it refuses them (another cluster's
     /// archive, a damaged key), the unseal progress is reset so nothing changes.
     Unseal {
-        /// The secrets archive holding the keys: a file or s3://bucket/key.
-        #[arg(long, value_name = "FILE|S3")]
-        archive: String,
-        /// Key file names in the archive, `{n}` counting from 1 (full path or file name).
-        #[arg(long, default_value = tazhost::caps::vault::DEFAULT_KEY_NAME, value_name = "PATTERN")]
-        key_name: String,
-        /// How many key files to look for.
-        #[arg(long, default_value_t = 5, value_name = "N")]
-        key_count: u32,
         #[command(flatten)]
-        passphrase: PassphraseArgs,
+        archive: VaultArchiveArgs,
     },
+    /// Raft snapshots on S3.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Restore a snapshot from S3 into an empty Vault and unseal it with the old cluster's keys.
+    ///
+    /// The snapshot's sha256 (stored by `snapshot push`) is checked before Vault is touched.
+    /// The empty Vault is initialized with a throwaway key, the snapshot force-loaded, and once
+    /// Vault seals itself it is unsealed with the archive's keys; the archive's token must then
+    /// work, or the restore is reported as failed.
+    Restore {
+        /// s3://bucket/prefix (its vault-latest.snap) or s3://bucket/prefix/vault-<time>.snap.
+        from: String,
+        #[command(flatten)]
+        archive: VaultArchiveArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Take a snapshot and store it as <prefix>/vault-<UTC time>.snap and vault-latest.snap.
+    ///
+    /// Both carry the sha256 in x-amz-meta-sha256. With --keep N, the oldest timestamped
+    /// snapshots beyond N are deleted (never the newest). The token is $VAULT_TOKEN, else the
+    /// archive's token file.
+    Push {
+        /// s3://bucket/prefix.
+        to: String,
+        /// Keep only the newest N timestamped snapshots.
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        #[command(flatten)]
+        archive: VaultArchiveArgs,
+    },
+}
+
+#[derive(Args)]
+struct VaultArchiveArgs {
+    /// The secrets archive holding the unseal keys and the token: a file or s3://bucket/key.
+    #[arg(long, value_name = "FILE|S3")]
+    archive: Option<String>,
+    /// Key file names in the archive, `{n}` counting from 1 (full path or file name).
+    #[arg(long, default_value = tazhost::caps::vault::DEFAULT_KEY_NAME, value_name = "PATTERN")]
+    key_name: String,
+    /// How many key files to look for.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    key_count: u32,
+    /// The token's file name in the archive.
+    #[arg(long, default_value = tazhost::caps::vault::DEFAULT_TOKEN_NAME, value_name = "NAME")]
+    token_name: String,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+impl VaultArchiveArgs {
+    async fn open(&self, archives: &Archives) -> Result<tazhost::archive::SecretFolder> {
+        let Some(archive) = &self.archive else {
+            anyhow::bail!("this needs the secrets archive: pass --archive FILE|s3://bucket/key");
+        };
+        Ok(files::open(
+            archives,
+            &ArchiveLocation::parse(archive)?,
+            &self.passphrase.source(),
+            &FolderLimits::default(),
+            Contents::Keep,
+        )
+        .await?)
+    }
+
+    fn keys(
+        &self,
+        folder: &tazhost::archive::SecretFolder,
+    ) -> Result<Vec<(String, tazhost::secrets::SecretValue)>> {
+        Ok(tazhost::caps::vault::keys_from_archive(
+            folder,
+            &self.key_name,
+            self.key_count,
+        )?)
+    }
+
+    fn token(
+        &self,
+        folder: &tazhost::archive::SecretFolder,
+    ) -> Result<tazhost::secrets::SecretValue> {
+        tazhost::caps::vault::file_from_archive(folder, &self.token_name)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the archive has no `{}` (the Vault token); name it with --token-name",
+                report::clean(&self.token_name)
+            )
+        })
+    }
 }
 
 #[derive(Args)]
@@ -702,7 +783,7 @@ async fn audit(
 }
 
 async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> Result<ExitCode> {
-    use tazhost::caps::vault::{self, VaultClient};
+    use tazhost::caps::vault::{self, VaultClient, snapshot};
     let client = VaultClient::from_env(addr.as_deref())?;
     match cmd {
         VaultCommand::Status { json } => {
@@ -740,23 +821,11 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
                 ExitCode::SUCCESS
             })
         }
-        VaultCommand::Unseal {
-            archive,
-            key_name,
-            key_count,
-            passphrase,
-        } => {
-            let folder = files::open(
-                &archives,
-                &ArchiveLocation::parse(&archive)?,
-                &passphrase.source(),
-                &FolderLimits::default(),
-                Contents::Keep,
-            )
-            .await?;
-            let keys = vault::keys_from_archive(&folder, &key_name, key_count)?;
+        VaultCommand::Unseal { archive } => {
+            let folder = archive.open(&archives).await?;
+            let keys = archive.keys(&folder)?;
             drop(folder);
-            let outcome = vault::unseal(&client, &keys, &key_name).await?;
+            let outcome = vault::unseal(&client, &keys, &archive.key_name).await?;
             if outcome.was_sealed {
                 eprintln!(
                     "{}: unsealed with {} key(s) from the archive; now {}",
@@ -771,6 +840,50 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
                     outcome.health.state()
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        VaultCommand::Snapshot(SnapshotCommand::Push { to, keep, archive }) => {
+            let prefix = tazhost::caps::s3::S3Location::parse(&to)?;
+            let token = match std::env::var("VAULT_TOKEN").ok().filter(|t| !t.is_empty()) {
+                Some(t) => tazhost::secrets::SecretValue::new(t),
+                None => archive.token(&archive.open(&archives).await?)?,
+            };
+            let pushed =
+                snapshot::push(&client, &token, archives.store().await, &prefix, keep).await?;
+            eprintln!(
+                "pushed {} ({} bytes, sha256 {}) and {}",
+                pushed.location,
+                pushed.size,
+                pushed.sha256,
+                snapshot::LATEST
+            );
+            for old in &pushed.deleted {
+                eprintln!("deleted {old} (beyond --keep)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VaultCommand::Restore { from, archive } => {
+            let at = tazhost::caps::s3::S3Location::parse(&from)?;
+            let folder = archive.open(&archives).await?;
+            let keys = archive.keys(&folder)?;
+            let token = archive.token(&folder)?;
+            drop(folder);
+            let restored = snapshot::restore(
+                &client,
+                archives.store().await,
+                &at,
+                &keys,
+                &archive.key_name,
+                &token,
+            )
+            .await?;
+            eprintln!(
+                "restored {} ({} bytes) into {}; unsealed with {} of the old cluster's keys; its token works",
+                restored.location,
+                restored.size,
+                client.addr(),
+                restored.keys_used
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -188,3 +188,207 @@ fn wrong_or_too_few_keys_and_an_empty_server_are_refused_and_change_nothing() {
         output_text(&down)
     );
 }
+
+/// An archive holding `bao`'s keys and root token (as the seeds lay them out).
+fn cluster_archive(dir: &Path, bao: &OpenBao) -> (PathBuf, PathBuf) {
+    let keys = bao.keys.clone().unwrap();
+    let (archive, pass) = {
+        let secrets = dir.join("secrets/vault");
+        std::fs::create_dir_all(&secrets).unwrap();
+        std::fs::write(secrets.join("vault-root-token"), &keys.root_token).unwrap();
+        archive_with(dir, &keys.keys_b64)
+    };
+    (archive, pass)
+}
+
+fn aws(s3: &S3Server, args: &[&str]) -> Output {
+    std::process::Command::new(workspace().join(".venv/bin/aws"))
+        .arg("--endpoint-url")
+        .arg(s3.endpoint())
+        .args(args)
+        .envs(s3.client_env())
+        .output()
+        .unwrap()
+}
+
+fn with_s3(s3: &S3Server, bao: &OpenBao, args: &[&str], secrets: &[&str]) -> Output {
+    let out = tazhost()
+        .arg("vault")
+        .arg("--addr")
+        .arg(bao.addr())
+        .args(args)
+        .envs(s3.client_env())
+        .env_remove("VAULT_TOKEN")
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    for secret in secrets.iter().chain([&PASSPHRASE]) {
+        assert!(!text.contains(secret), "a secret was printed:\n{text}");
+    }
+    out
+}
+
+#[test]
+fn burn_and_rebuild_restores_the_snapshot_and_the_old_token_reads_the_bootstrap() {
+    let s3 = S3Server::start();
+    assert!(
+        aws(&s3, &["s3", "mb", "s3://tazlab-backup"])
+            .status
+            .success()
+    );
+    let old = OpenBao::start_unsealed();
+    old.kv_put(
+        "tazlab-k8s/bootstrap",
+        r#"{"GITHUB_TOKEN":"ghp_restoreCheck123","TALOS_SECRETBOX_KEY":"c2VjcmV0Ym94"}"#,
+    );
+    let keys = old.keys.clone().unwrap();
+    let secrets: Vec<&str> = keys
+        .keys_b64
+        .iter()
+        .map(String::as_str)
+        .chain([keys.root_token.as_str(), "ghp_restoreCheck123"])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, pass) = cluster_archive(dir.path(), &old);
+    let archive_args = [
+        "--archive",
+        archive.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ];
+    let mut push = vec!["snapshot", "push", "s3://tazlab-backup/vault"];
+    push.extend(archive_args);
+    let pushed = with_s3(&s3, &old, &push, &secrets);
+    assert!(pushed.status.success(), "{}", output_text(&pushed));
+
+    // Burn: the server and its data are gone.
+    drop(old);
+    let fresh = OpenBao::start();
+    let mut restore = vec!["restore", "s3://tazlab-backup/vault"];
+    restore.extend(archive_args);
+    let restored = with_s3(&s3, &fresh, &restore, &secrets);
+    assert!(
+        restored.status.success(),
+        "{}\n{}",
+        output_text(&restored),
+        fresh.log()
+    );
+    assert!(output_text(&restored).contains("its token works"));
+    let read = fresh.call(
+        "GET",
+        "/v1/secret/data/tazlab-k8s/bootstrap",
+        Some(&keys.root_token),
+        None,
+    );
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert_eq!(
+        read.json()["data"]["data"]["GITHUB_TOKEN"],
+        "ghp_restoreCheck123"
+    );
+
+    // A second restore into the now-initialized Vault is refused.
+    let again = with_s3(&s3, &fresh, &restore, &secrets);
+    assert!(!again.status.success());
+    assert!(
+        output_text(&again).contains("already initialized"),
+        "{}",
+        output_text(&again)
+    );
+}
+
+#[test]
+fn a_corrupt_snapshot_is_refused_before_vault_is_touched_and_retention_keeps_n() {
+    let s3 = S3Server::start();
+    assert!(
+        aws(&s3, &["s3", "mb", "s3://tazlab-backup"])
+            .status
+            .success()
+    );
+    let bao = OpenBao::start_unsealed();
+    let keys = bao.keys.clone().unwrap();
+    let secrets: Vec<&str> = keys
+        .keys_b64
+        .iter()
+        .map(String::as_str)
+        .chain([keys.root_token.as_str()])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, pass) = cluster_archive(dir.path(), &bao);
+    let archive_args = [
+        "--archive",
+        archive.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ];
+    for _ in 0..4 {
+        let mut push = vec![
+            "snapshot",
+            "push",
+            "s3://tazlab-backup/vault",
+            "--keep",
+            "2",
+        ];
+        push.extend(archive_args);
+        let out = with_s3(&s3, &bao, &push, &secrets);
+        assert!(out.status.success(), "{}", output_text(&out));
+    }
+    let listing = aws(&s3, &["s3", "ls", "s3://tazlab-backup/vault/"]);
+    let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    let stamped = names.iter().filter(|n| n.starts_with("vault-2")).count();
+    assert_eq!(stamped, 2, "{names:?}");
+    assert!(
+        names.contains(&"vault-latest.snap".to_string()),
+        "{names:?}"
+    );
+
+    // Flip one byte of the latest snapshot, keeping its stored sha256.
+    let local = dir.path().join("latest.snap");
+    let get = aws(
+        &s3,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "tazlab-backup",
+            "--key",
+            "vault/vault-latest.snap",
+            local.to_str().unwrap(),
+        ],
+    );
+    assert!(get.status.success(), "{}", output_text(&get));
+    let meta: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
+    let sha = meta["Metadata"]["sha256"].as_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&local).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&local, &bytes).unwrap();
+    let put = aws(
+        &s3,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "tazlab-backup",
+            "--key",
+            "vault/vault-latest.snap",
+            "--body",
+            local.to_str().unwrap(),
+            "--metadata",
+            &format!("sha256={sha}"),
+        ],
+    );
+    assert!(put.status.success(), "{}", output_text(&put));
+
+    let empty = OpenBao::start();
+    let mut restore = vec!["restore", "s3://tazlab-backup/vault"];
+    restore.extend(archive_args);
+    let refused = with_s3(&s3, &empty, &restore, &secrets);
+    assert!(!refused.status.success());
+    let text = output_text(&refused);
+    assert!(text.contains("does not match its sha256"), "{text}");
+    assert!(text.contains("Vault was not touched"), "{text}");
+    assert_eq!(empty.health(), 501, "still uninitialized");
+}

@@ -105,6 +105,12 @@ impl Archives {
         }
     }
 
+    /// The S3 client (set up on first use), for callers that store other objects beside the
+    /// archive (Vault snapshots).
+    pub async fn store(&self) -> &S3Store {
+        self.s3().await
+    }
+
     async fn s3(&self) -> &S3Store {
         self.s3
             .get_or_init(|| S3Store::from_env(self.endpoint_url.as_deref()))

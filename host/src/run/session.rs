@@ -20,9 +20,10 @@ pub enum RunError {
     /// A secret could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The secrets archive could not be opened.
+    /// The secrets archive could not be opened (the cause is in the message, not a source, so
+    /// it is printed once).
     #[error("the secrets archive: {0}")]
-    Archive(#[from] FilesError),
+    Archive(FilesError),
     /// A plugin could not be loaded or a call failed.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -102,6 +103,12 @@ pub struct Session {
     pub config: ClusterConfig,
     /// The providers, by key.
     pub providers: BTreeMap<String, ProviderHandle>,
+}
+
+impl From<FilesError> for RunError {
+    fn from(e: FilesError) -> Self {
+        Self::Archive(e)
+    }
 }
 
 /// Resolve cluster.toml's `[secrets]`. If any lives in the archive, the archive is opened once,

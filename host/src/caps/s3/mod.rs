@@ -8,9 +8,11 @@
 //! versioned, the previous object stays as an older version. The SDK retries 5xx answers and
 //! timeouts with backoff. Large objects stream through [`transfer`] in bounded memory.
 
+mod listing;
 mod location;
 mod transfer;
 
+pub use listing::Listed;
 pub use location::{LocationError, S3Location};
 pub use transfer::{ObjectReader, ObjectWriter, PARALLEL_PARTS, PART_SIZE, Upload};
 
@@ -26,6 +28,8 @@ pub struct S3Object {
     pub etag: Option<String>,
     /// Its version, where the bucket is versioned.
     pub version_id: Option<String>,
+    /// Its user metadata (`x-amz-meta-*`), keys lowercased.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// How a write may treat an existing object.
@@ -142,6 +146,14 @@ impl S3Store {
             .map_err(|e| classify(e, location))?;
         let etag = out.e_tag().map(str::to_string);
         let version_id = out.version_id().map(str::to_string);
+        let metadata = out
+            .metadata()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let bytes = out
             .body
             .collect()
@@ -156,6 +168,7 @@ impl S3Store {
             bytes,
             etag,
             version_id,
+            metadata,
         })
     }
 
@@ -166,6 +179,18 @@ impl S3Store {
         bytes: Vec<u8>,
         condition: &WriteCondition,
     ) -> Result<Written, S3Error> {
+        self.put_with_metadata(location, bytes, condition, &[])
+            .await
+    }
+
+    /// [`S3Store::put`] with user metadata (`x-amz-meta-<name>`).
+    pub async fn put_with_metadata(
+        &self,
+        location: &S3Location,
+        bytes: Vec<u8>,
+        condition: &WriteCondition,
+        metadata: &[(&str, &str)],
+    ) -> Result<Written, S3Error> {
         let mut request = self
             .client
             .put_object()
@@ -173,6 +198,9 @@ impl S3Store {
             .key(&location.key)
             .content_type("application/octet-stream")
             .body(ByteStream::from(bytes));
+        for (name, value) in metadata {
+            request = request.metadata(*name, *value);
+        }
         request = match condition {
             WriteCondition::CreateNew => request.if_none_match("*"),
             WriteCondition::Replace(etag) => request.if_match(etag),

@@ -335,4 +335,102 @@ impl VaultClient {
             }
         }
     }
+
+    /// Initialize an empty Vault with `shares` keys, `threshold` of them needed. Returns the
+    /// keys (base64) and the root token; the caller decides what to keep.
+    pub async fn init(
+        &self,
+        shares: u32,
+        threshold: u32,
+    ) -> Result<(Vec<SecretValue>, SecretValue), VaultError> {
+        #[derive(Deserialize)]
+        struct Init {
+            keys_base64: Vec<String>,
+            root_token: String,
+        }
+        let what = "PUT sys/init";
+        let body = serde_json::json!({ "secret_shares": shares, "secret_threshold": threshold });
+        let (status, answer) = self
+            .send(
+                reqwest::Method::PUT,
+                "/v1/sys/init",
+                None,
+                Some(body.to_string()),
+            )
+            .await?;
+        let answer = zeroize::Zeroizing::new(answer);
+        if status != 200 {
+            return Err(self.refused(what, status, &answer));
+        }
+        let init: Init = self.parse(what, &answer)?;
+        Ok((
+            init.keys_base64.into_iter().map(SecretValue::new).collect(),
+            SecretValue::new(init.root_token),
+        ))
+    }
+
+    /// `GET sys/storage/raft/snapshot`: the whole snapshot (a gzip'd tar, encrypted by Vault's
+    /// barrier), in memory.
+    pub async fn snapshot(&self, token: &SecretValue) -> Result<Vec<u8>, VaultError> {
+        let what = "GET sys/storage/raft/snapshot";
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                "/v1/sys/storage/raft/snapshot",
+                Some(token),
+                None,
+            )
+            .await?;
+        if status != 200 {
+            return Err(self.refused(what, status, &body));
+        }
+        Ok(body)
+    }
+
+    /// `POST sys/storage/raft/snapshot-force`: replace everything with `snapshot`, even one
+    /// taken under other unseal keys. Vault seals itself a few seconds later.
+    pub async fn restore_snapshot_force(
+        &self,
+        token: &SecretValue,
+        snapshot: Vec<u8>,
+    ) -> Result<(), VaultError> {
+        let what = "POST sys/storage/raft/snapshot-force";
+        let mut request = self
+            .http
+            .post(format!("{}/v1/sys/storage/raft/snapshot-force", self.addr))
+            .timeout(Duration::from_secs(300))
+            .body(snapshot);
+        let mut value = reqwest::header::HeaderValue::from_str(token.expose())
+            .map_err(|_| VaultError::Config("the Vault token is not a valid header".into()))?;
+        value.set_sensitive(true);
+        request = request.header("X-Vault-Token", value);
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        if status != 204 && status != 200 {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(self.refused(what, status, &body));
+        }
+        Ok(())
+    }
+
+    /// Whether `token` is valid here (`GET auth/token/lookup-self`).
+    pub async fn token_valid(&self, token: &SecretValue) -> Result<bool, VaultError> {
+        let what = "GET auth/token/lookup-self";
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                "/v1/auth/token/lookup-self",
+                Some(token),
+                None,
+            )
+            .await?;
+        match status {
+            200 => Ok(true),
+            401 | 403 => Ok(false),
+            _ => Err(self.refused(what, status, &body)),
+        }
+    }
 }

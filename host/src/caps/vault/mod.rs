@@ -7,9 +7,16 @@
 //!
 //! - [`client`]: requests, errors, the health and seal-status shapes.
 //! - [`unseal`]: submitting the archive's Shamir keys until Vault is unsealed.
+//! - [`snapshot`]: raft snapshots to S3 with checksums and retention; restore into an empty
+//!   Vault.
 
 pub mod client;
+pub mod snapshot;
 pub mod unseal;
 
 pub use client::{Health, SealStatus, VaultClient, VaultError};
-pub use unseal::{DEFAULT_KEY_NAME, UnsealError, UnsealOutcome, keys_from_archive, unseal};
+pub use snapshot::{Pushed, Restored, SnapshotError};
+pub use unseal::{
+    DEFAULT_KEY_NAME, DEFAULT_TOKEN_NAME, UnsealError, UnsealOutcome, file_from_archive,
+    keys_from_archive, unseal,
+};

@@ -12,6 +12,8 @@ const ACTIVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The seeds' key file names, `{n}` being 1 to 5.
 pub const DEFAULT_KEY_NAME: &str = "vault-unseal-key-{n}";
+/// The seeds' admin token file name.
+pub const DEFAULT_TOKEN_NAME: &str = "vault-root-token";
 
 /// Unsealing failed; the server's unseal progress was reset.
 #[derive(Debug, thiserror::Error)]
@@ -72,25 +74,34 @@ pub fn keys_from_archive(
     let mut keys = Vec::new();
     for n in 1..=count {
         let name = pattern.replace("{n}", &n.to_string());
-        let matches: Vec<&String> = folder
-            .files
-            .keys()
-            .filter(|path| **path == name || path.rsplit('/').next() == Some(name.as_str()))
-            .collect();
-        match matches.as_slice() {
-            [] => {}
-            [path] => {
-                let data = folder.files[*path].data().trim_ascii();
-                if let Ok(text) = std::str::from_utf8(data)
-                    && !text.is_empty()
-                {
-                    keys.push(((*path).clone(), SecretValue::new(text.to_string())));
-                }
-            }
-            _ => return Err(UnsealError::Ambiguous(name)),
+        if let Some(value) = file_from_archive(folder, &name)? {
+            keys.push((name, value));
         }
     }
     Ok(keys)
+}
+
+/// The file `name` of the archive (full path or file name) as a secret, if present.
+pub fn file_from_archive(
+    folder: &SecretFolder,
+    name: &str,
+) -> Result<Option<SecretValue>, UnsealError> {
+    let matches: Vec<&String> = folder
+        .files
+        .keys()
+        .filter(|path| path.as_str() == name || path.rsplit('/').next() == Some(name))
+        .collect();
+    match matches.as_slice() {
+        [] => Ok(None),
+        [path] => {
+            let data = folder.files[*path].data().trim_ascii();
+            Ok(std::str::from_utf8(data)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(|t| SecretValue::new(t.to_string())))
+        }
+        _ => Err(UnsealError::Ambiguous(name.to_string())),
+    }
 }
 
 /// Unseal `client` with `keys` (name, value) if it is sealed.

@@ -1,0 +1,293 @@
+//! Vault's raft snapshots on S3, and restoring one into an empty Vault.
+//!
+//! `push` writes `<prefix>/vault-<UTC time>.snap` (created only if absent) and replaces
+//! `<prefix>/vault-latest.snap`, both with the snapshot's sha256 in `x-amz-meta-sha256`, then
+//! keeps the newest N timestamped ones. `restore` refuses a snapshot whose checksum does not
+//! match before touching Vault, initializes the empty server with a throwaway key, force-loads
+//! the snapshot, waits for the seal that follows, unseals with the OLD cluster's keys from the
+//! archive and checks that the old token works.
+
+use super::client::{VaultClient, VaultError};
+use super::unseal::{UnsealError, unseal};
+use crate::caps::s3::{S3Error, S3Location, S3Store, WriteCondition};
+use crate::secrets::SecretValue;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+/// The snapshot that `restore` takes by default.
+pub const LATEST: &str = "vault-latest.snap";
+/// The metadata entry holding the sha256 (hex).
+pub const SHA256_META: &str = "sha256";
+/// A restored Vault seals itself about 5.6 s after the snapshot is loaded.
+const SEAL_TIMEOUT: Duration = Duration::from_secs(60);
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A snapshot could not be pushed or restored.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Vault.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// S3.
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    /// Unsealing after the restore (the cause is in the message, printed once).
+    #[error("the snapshot was loaded, but unsealing failed: {0}")]
+    Unseal(UnsealError),
+    /// No checksum stored with the snapshot.
+    #[error(
+        "{0} has no sha256 in its metadata (x-amz-meta-sha256); refusing to restore an unverifiable snapshot"
+    )]
+    NoChecksum(S3Location),
+    /// The bytes are not what was pushed.
+    #[error(
+        "{location} does not match its sha256 (stored {expected}, got {actual}): damaged or altered; Vault was not touched"
+    )]
+    ChecksumMismatch {
+        /// Where.
+        location: S3Location,
+        /// From the metadata.
+        expected: String,
+        /// Of the bytes read.
+        actual: String,
+    },
+    /// Restore targets an empty Vault only.
+    #[error(
+        "Vault at {0} is already initialized; restore loads a snapshot into an empty (uninitialized) Vault only"
+    )]
+    NotEmpty(String),
+    /// The seal that follows a forced restore never came.
+    #[error(
+        "Vault at {0} did not seal itself within {SEAL_TIMEOUT:?} after the snapshot was loaded"
+    )]
+    NeverSealed(String),
+    /// The old cluster's token does not work on the restored Vault.
+    #[error(
+        "the snapshot was restored and unsealed, but the archive's token is refused by it (is the archive from the same cluster as the snapshot?)"
+    )]
+    OldTokenRefused,
+    /// `--keep 0`.
+    #[error("--keep must be at least 1 (the newest snapshot is never deleted)")]
+    KeepZero,
+}
+
+impl From<UnsealError> for SnapshotError {
+    fn from(e: UnsealError) -> Self {
+        Self::Unseal(e)
+    }
+}
+
+/// What [`push`] did.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The timestamped object.
+    pub location: S3Location,
+    /// Its size.
+    pub size: usize,
+    /// Its sha256, hex.
+    pub sha256: String,
+    /// Older snapshots deleted by retention.
+    pub deleted: Vec<String>,
+}
+
+/// What [`restore`] did.
+#[derive(Debug)]
+pub struct Restored {
+    /// The snapshot restored.
+    pub location: S3Location,
+    /// Its size.
+    pub size: usize,
+    /// Old keys submitted to unseal.
+    pub keys_used: usize,
+}
+
+/// `vault-20261125T000712.345Z.snap`: UTC, fixed width, so names sort by time.
+pub fn snapshot_name(now: std::time::SystemTime) -> String {
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "vault-{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:03}Z.snap",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn child(prefix: &S3Location, name: &str) -> S3Location {
+    S3Location {
+        bucket: prefix.bucket.clone(),
+        key: format!("{}/{name}", prefix.key.trim_end_matches('/')),
+    }
+}
+
+/// Take a snapshot and store it under `prefix`, keeping the newest `keep` timestamped ones.
+pub async fn push(
+    client: &VaultClient,
+    token: &SecretValue,
+    s3: &S3Store,
+    prefix: &S3Location,
+    keep: Option<usize>,
+) -> Result<Pushed, SnapshotError> {
+    if keep == Some(0) {
+        return Err(SnapshotError::KeepZero);
+    }
+    let bytes = client.snapshot(token).await?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let location = child(prefix, &snapshot_name(std::time::SystemTime::now()));
+    let meta = [(SHA256_META, sha256.as_str())];
+    let size = bytes.len();
+    s3.put_with_metadata(&location, bytes.clone(), &WriteCondition::CreateNew, &meta)
+        .await?;
+    s3.put_with_metadata(
+        &child(prefix, LATEST),
+        bytes,
+        &WriteCondition::Overwrite,
+        &meta,
+    )
+    .await?;
+    let mut deleted = Vec::new();
+    if let Some(keep) = keep {
+        let dir = format!("{}/", prefix.key.trim_end_matches('/'));
+        let mut stamped: Vec<String> = s3
+            .list(&prefix.bucket, &format!("{dir}vault-"))
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .filter(|key| {
+                let name = &key[dir.len()..];
+                name != LATEST && name.ends_with(".snap") && !name.contains('/')
+            })
+            .collect();
+        stamped.sort();
+        let excess = stamped.len().saturating_sub(keep);
+        for key in stamped.into_iter().take(excess) {
+            let old = S3Location {
+                bucket: prefix.bucket.clone(),
+                key,
+            };
+            s3.delete(&old).await?;
+            deleted.push(old.to_string());
+        }
+    }
+    Ok(Pushed {
+        location,
+        size,
+        sha256,
+        deleted,
+    })
+}
+
+/// Where `restore` reads: the object itself if `at` names a `.snap`, else `vault-latest.snap`
+/// under it.
+pub fn snapshot_location(at: &S3Location) -> S3Location {
+    if at.key.ends_with(".snap") {
+        at.clone()
+    } else {
+        child(at, LATEST)
+    }
+}
+
+/// Restore the snapshot at `at` into the empty Vault behind `client`, then unseal it with the
+/// old cluster's `keys` and check `old_token`.
+pub async fn restore(
+    client: &VaultClient,
+    s3: &S3Store,
+    at: &S3Location,
+    keys: &[(String, SecretValue)],
+    key_pattern: &str,
+    old_token: &SecretValue,
+) -> Result<Restored, SnapshotError> {
+    let location = snapshot_location(at);
+    let object = s3.get(&location).await?;
+    let expected = object
+        .metadata
+        .get(SHA256_META)
+        .cloned()
+        .ok_or_else(|| SnapshotError::NoChecksum(location.clone()))?;
+    let actual = hex::encode(Sha256::digest(&object.bytes));
+    if !expected.eq_ignore_ascii_case(&actual) {
+        return Err(SnapshotError::ChecksumMismatch {
+            location,
+            expected: crate::report::clean(&expected),
+            actual,
+        });
+    }
+    let health = client.health().await?;
+    if health.initialized {
+        return Err(SnapshotError::NotEmpty(client.addr().to_string()));
+    }
+    // Throwaway keys and token, held only in memory, to get an active Vault to load into.
+    // Shaped like the old cluster's seal (Shamir, its number of keys): with a single share
+    // Vault keeps the key unsplit, and would then not take the old cluster's shares.
+    let shares = (keys.len() as u32).max(2);
+    let threshold = shares.min(3);
+    let (temp_keys, temp_token) = client.init(shares, threshold).await?;
+    for key in &temp_keys[..threshold as usize] {
+        client.submit_unseal_key(key).await?;
+    }
+    client.wait_active(ACTIVE_TIMEOUT).await?;
+    tracing::info!("loading {location} into {}", client.addr());
+    let size = object.bytes.len();
+    client
+        .restore_snapshot_force(&temp_token, object.bytes)
+        .await?;
+    wait_sealed(client).await?;
+    let outcome = unseal(client, keys, key_pattern).await?;
+    if !client.token_valid(old_token).await? {
+        return Err(SnapshotError::OldTokenRefused);
+    }
+    Ok(Restored {
+        location,
+        size,
+        keys_used: outcome.keys_submitted,
+    })
+}
+
+/// After a forced restore Vault answers 200, then 500 for a few seconds, then sealed.
+async fn wait_sealed(client: &VaultClient) -> Result<(), SnapshotError> {
+    let start = Instant::now();
+    while start.elapsed() < SEAL_TIMEOUT {
+        if let Ok(h) = client.health().await
+            && h.sealed
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(SnapshotError::NeverSealed(client.addr().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_utc_fixed_width_and_sort_by_time() {
+        let t = std::time::UNIX_EPOCH + Duration::from_millis(1_795_997_232_345);
+        assert_eq!(snapshot_name(t), "vault-20261130T000712.345Z.snap");
+        let epoch = snapshot_name(std::time::UNIX_EPOCH);
+        assert_eq!(epoch, "vault-19700101T000000.000Z.snap");
+        let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert!(snapshot_name(leap).starts_with("vault-20000229T"));
+        assert!(snapshot_name(t) > epoch);
+    }
+}
