@@ -392,3 +392,133 @@ fn a_corrupt_snapshot_is_refused_before_vault_is_touched_and_retention_keeps_n()
     assert!(text.contains("Vault was not touched"), "{text}");
     assert_eq!(empty.health(), 501, "still uninitialized");
 }
+
+const HCLOUD: &str = "hz-vault-sourced-token-7e21";
+
+/// A Hetzner cluster.toml whose token is a Vault bootstrap field, with the archive at `archive`.
+fn vault_cluster(fake: &str, bao: &OpenBao, archive: &Path) -> ClusterDir {
+    let toml = hetzner_cluster_toml(fake, &plugins().hetzner, 1).replace(
+        r#"hcloud-token = { from = "env", var = "HCLOUD_TOKEN" }"#,
+        &format!(
+            "hcloud-token = {{ from = \"vault\", field = \"HCLOUD_TOKEN\" }}\n\n[vault]\naddr = \"{}\"\n\n[archive]\nlocation = \"{}\"",
+            bao.addr(),
+            archive.display()
+        ),
+    );
+    let dir = ClusterDir::new(&toml);
+    dir.write("controlplane.yaml", MACHINE_CONFIG);
+    dir
+}
+
+async fn run_in(dir: &ClusterDir, pass: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = tazhost();
+    cmd.args(args)
+        .arg("-c")
+        .arg(dir.path())
+        .arg("--passphrase-file")
+        .arg(pass)
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .stdin(std::process::Stdio::null());
+    if let Some(t) = token {
+        cmd.env("VAULT_TOKEN", t);
+    }
+    let out = tokio::process::Command::from(cmd).output().await.unwrap();
+    assert!(!output_text(&out).contains(HCLOUD), "{}", output_text(&out));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_secrets_come_from_one_vault_read_with_the_archive_as_fallback() {
+    use fakecloud::hetzner::{FakeHetzner, Options};
+    let fake = FakeHetzner::start("127.0.0.1:0".parse().unwrap(), HCLOUD, Options::default())
+        .await
+        .unwrap();
+    let mut bao = OpenBao::start_unsealed();
+    bao.kv_put(
+        "tazlab-k8s/bootstrap",
+        &format!(r#"{{"HCLOUD_TOKEN":"{HCLOUD}","GITHUB_TOKEN":"ghp_unrelated"}}"#),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // The archive also keeps the field, for when Vault is down.
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir_all(&secrets).unwrap();
+        std::fs::write(secrets.join("HCLOUD_TOKEN"), HCLOUD).unwrap();
+    }
+    let (archive, pass) = cluster_archive(dir.path(), &bao);
+    let cluster = vault_cluster(&fake.base_url(), &bao, &archive);
+
+    let run = run_in(&cluster, &pass, None, &["run"]).await;
+    assert!(run.status.success(), "{}", output_text(&run));
+    assert!(
+        output_text(&run).contains("read 1 bootstrap field(s) from Vault in one request"),
+        "{}",
+        output_text(&run)
+    );
+    assert_eq!(fake.servers().len(), 1);
+
+    // A short-lived token (renewable, may read the bootstrap path) is renewed before use.
+    let policy = r#"{"policy":"path \"secret/data/tazlab-k8s/*\" { capabilities = [\"read\"] }"}"#;
+    let put = bao.call(
+        "PUT",
+        "/v1/sys/policies/acl/bootstrap-read",
+        Some(bao.root_token()),
+        Some(policy),
+    );
+    assert_eq!(put.status, 204, "{}", put.text());
+    let made = bao.call(
+        "POST",
+        "/v1/auth/token/create",
+        Some(bao.root_token()),
+        Some(r#"{"ttl":"10m","explicit_max_ttl":"48h","policies":["bootstrap-read"],"renewable":true}"#),
+    );
+    let child = made.json()["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plan = run_in(&cluster, &pass, Some(&child), &["plan"]).await;
+    assert!(plan.status.success(), "{}", output_text(&plan));
+    let ttl = bao
+        .call("GET", "/v1/auth/token/lookup-self", Some(&child), None)
+        .json()["data"]["ttl"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        ttl > 3600,
+        "renewed from 10 minutes to the cap allowed (48 h): {ttl} s left"
+    );
+
+    // A field Vault lacks is an error naming it (no silent fallback).
+    cluster.write(
+        "cluster.toml",
+        &std::fs::read_to_string(cluster.path()).unwrap().replace(
+            "addr = ",
+            "fields = [\"HCLOUD_TOKEN\", \"PROXMOX_TOKEN_ID\"]\naddr = ",
+        ),
+    );
+    let refused = run_in(&cluster, &pass, None, &["plan"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        output_text(&refused).contains("has no field(s) PROXMOX_TOKEN_ID"),
+        "{}",
+        output_text(&refused)
+    );
+    cluster.write(
+        "cluster.toml",
+        &std::fs::read_to_string(cluster.path())
+            .unwrap()
+            .replace("fields = [\"HCLOUD_TOKEN\", \"PROXMOX_TOKEN_ID\"]\n", ""),
+    );
+
+    // Vault gone: the same field comes from the archive, and the run says so.
+    bao.stop();
+    let fallback = run_in(&cluster, &pass, None, &["destroy", "--yes"]).await;
+    assert!(fallback.status.success(), "{}", output_text(&fallback));
+    assert!(
+        output_text(&fallback).contains("come from the archive instead"),
+        "{}",
+        output_text(&fallback)
+    );
+    assert!(fake.servers().is_empty());
+}

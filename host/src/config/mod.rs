@@ -23,6 +23,8 @@ pub struct ClusterConfig {
     pub secrets: BTreeMap<String, SecretSource>,
     /// `[archive]`: the encrypted archive that `from = "archive"` secrets come from.
     pub archive: Option<ArchiveConfig>,
+    /// `[vault]`: the Vault that `from = "vault"` secrets come from.
+    pub vault: Option<VaultConfig>,
     /// `[providers.<name>]`: the plugin and grants for each provider.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -46,6 +48,35 @@ pub struct ArchiveConfig {
     pub location: String,
     /// An S3-compatible endpoint (else `AWS_ENDPOINT_URL`, else AWS).
     pub endpoint_url: Option<String>,
+}
+
+/// `[vault]`: where the bootstrap secret is. The token is `VAULT_TOKEN`, else the archive's
+/// `token_name` file; if Vault cannot be reached, the same fields come from the archive's files
+/// of those names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultConfig {
+    /// Vault's address (else `VAULT_ADDR`).
+    pub addr: Option<String>,
+    /// The KV v2 mount.
+    #[serde(default = "default_mount")]
+    pub mount: String,
+    /// The secret's path under the mount (default `<cluster.name>/bootstrap`).
+    pub path: Option<String>,
+    /// The fields to read (default: those named by `from = "vault"` secrets).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// The token's file in the archive.
+    #[serde(default = "default_token_name")]
+    pub token_name: String,
+}
+
+fn default_mount() -> String {
+    "secret".into()
+}
+
+fn default_token_name() -> String {
+    "vault-root-token".into()
 }
 
 /// `[cluster]`.
@@ -259,6 +290,13 @@ impl ClusterConfig {
                 "secret `{name}` comes from the archive, but there is no [archive] section saying where it is"
             ));
         }
+        if self.vault.is_none()
+            && let Some((name, _)) = self.secrets.iter().find(|(_, s)| s.is_vault())
+        {
+            return Err(format!(
+                "secret `{name}` comes from Vault, but there is no [vault] section saying where it is"
+            ));
+        }
         for (name, provider) in &self.providers {
             check_name("provider name", name)?;
             for grant in &provider.grants.secrets {
@@ -281,6 +319,31 @@ impl ClusterConfig {
     /// Whether any secret comes from the archive (so it must be opened).
     pub fn needs_archive(&self) -> bool {
         self.secrets.values().any(SecretSource::is_archive)
+    }
+
+    /// Whether any secret comes from Vault.
+    pub fn needs_vault(&self) -> bool {
+        self.secrets.values().any(SecretSource::is_vault)
+    }
+
+    /// The bootstrap fields to read: `[vault] fields`, else those the secrets name.
+    pub fn vault_fields(&self) -> Vec<String> {
+        match &self.vault {
+            Some(v) if !v.fields.is_empty() => v.fields.clone(),
+            _ => {
+                let mut fields: Vec<String> = self
+                    .secrets
+                    .values()
+                    .filter_map(|s| match s {
+                        SecretSource::Vault { field } => Some(field.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                fields.sort();
+                fields.dedup();
+                fields
+            }
+        }
     }
 
     /// The provider's `config` table as the JSON string passed to the plugin.
@@ -375,8 +438,8 @@ mod tests {
             (GOOD.replace("tazlab-k8s", "Tazlab"), "cluster.name"),
             (GOOD.replace("controlplane", "master"), "role must be"),
             (
-                GOOD.replace("from = \"env\"", "from = \"vault\""),
-                "unknown variant `vault`",
+                GOOD.replace("from = \"env\"", "from = \"keychain\""),
+                "unknown variant `keychain`",
             ),
         ];
         for (text, want) in cases {

@@ -4,11 +4,13 @@ use super::plan::{Plan, PoolPlan, diff, node_name};
 use crate::archive::files::{self, ArchiveLocation, Archives, FilesError};
 use crate::archive::{Contents, FolderLimits};
 use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
+use crate::caps::vault::bootstrap::{self, BootstrapError, Origin};
+use crate::caps::vault::{VaultClient, file_from_archive};
 use crate::caps::{LogSink, PluginCaps};
 use crate::config::{CLUSTER_LABEL, ClusterConfig, Limits, POOL_LABEL, ProviderConfig};
 use crate::runtime::bindings::{Node, NodeSpec};
 use crate::runtime::{Plugin, PluginError, Runtime};
-use crate::secrets::{PassphraseSource, SecretError, SecretSet, SecretValue};
+use crate::secrets::{Fetched, PassphraseSource, SecretError, SecretSet, SecretValue};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,14 @@ pub enum RunError {
     /// A secret could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The bootstrap read from Vault failed.
+    #[error("the Vault bootstrap read: {0}")]
+    Bootstrap(BootstrapError),
+    /// No token for Vault.
+    #[error(
+        "no Vault token: set VAULT_TOKEN, or keep it in the archive as `{0}` ([archive] in cluster.toml)"
+    )]
+    VaultToken(String),
     /// The secrets archive could not be opened (the cause is in the message, not a source, so
     /// it is printed once).
     #[error("the secrets archive: {0}")]
@@ -105,33 +115,102 @@ pub struct Session {
     pub providers: BTreeMap<String, ProviderHandle>,
 }
 
+impl From<BootstrapError> for RunError {
+    fn from(e: BootstrapError) -> Self {
+        Self::Bootstrap(e)
+    }
+}
+
 impl From<FilesError> for RunError {
     fn from(e: FilesError) -> Self {
         Self::Archive(e)
     }
 }
 
-/// Resolve cluster.toml's `[secrets]`. If any lives in the archive, the archive is opened once,
-/// in memory; only the named files are copied out, and the rest is zeroized when this returns.
+/// Resolve cluster.toml's `[secrets]`. If any lives in the archive (or Vault needs the
+/// archive's token), the archive is opened once, in memory; if any lives in Vault, the
+/// bootstrap secret is read in one request (the archive standing in only if Vault cannot be
+/// reached). Only the named values are kept; the rest is zeroized when this returns.
 pub async fn resolve_secrets(
     config: &ClusterConfig,
     passphrase: &PassphraseSource,
 ) -> Result<SecretSet, RunError> {
-    let Some(archive) = config.archive.as_ref().filter(|_| config.needs_archive()) else {
-        return Ok(SecretSet::resolve(&config.secrets)?);
+    let vault_token_in_env = std::env::var("VAULT_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(SecretValue::new);
+    let open_archive = config.needs_archive() || config.needs_vault();
+    let folder = match config.archive.as_ref().filter(|_| open_archive) {
+        Some(archive) => {
+            let location = ArchiveLocation::parse(&archive.location)?;
+            let archives = Archives::new(archive.endpoint_url.clone());
+            tracing::info!("opening the secrets archive {location}");
+            Some(
+                files::open(
+                    &archives,
+                    &location,
+                    passphrase,
+                    &FolderLimits::default(),
+                    Contents::Keep,
+                )
+                .await?,
+            )
+        }
+        None => None,
     };
-    let location = ArchiveLocation::parse(&archive.location)?;
-    let archives = Archives::new(archive.endpoint_url.clone());
-    tracing::info!("opening the secrets archive {location}");
-    let folder = files::open(
-        &archives,
-        &location,
-        passphrase,
-        &FolderLimits::default(),
-        Contents::Keep,
-    )
-    .await?;
-    Ok(SecretSet::resolve_with(&config.secrets, Some(&folder))?)
+    let vault_values = match config.vault.as_ref().filter(|_| config.needs_vault()) {
+        Some(vault) => {
+            let client =
+                VaultClient::from_env(vault.addr.as_deref()).map_err(BootstrapError::from)?;
+            let token = match (&vault_token_in_env, &folder) {
+                (Some(t), _) => t.clone(),
+                (None, Some(f)) => file_from_archive(f, &vault.token_name)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| RunError::VaultToken(vault.token_name.clone()))?,
+                (None, None) => return Err(RunError::VaultToken(vault.token_name.clone())),
+            };
+            // Best effort: an unreachable Vault is handled by the read's fallback.
+            if let Err(e) = client
+                .renew_if_near_expiry(&token, bootstrap::DEFAULT_RENEW_CAP)
+                .await
+            {
+                tracing::debug!("token renewal skipped: {e}");
+            }
+            let path = vault
+                .path
+                .clone()
+                .unwrap_or_else(|| format!("{}/bootstrap", config.cluster.name));
+            let (values, origin) = bootstrap::read(
+                &client,
+                &token,
+                &vault.mount,
+                &path,
+                &config.vault_fields(),
+                folder.as_ref(),
+            )
+            .await?;
+            match origin {
+                Origin::Vault => tracing::info!(
+                    "read {} bootstrap field(s) from Vault in one request",
+                    values.len()
+                ),
+                Origin::ArchiveFallback(reason) => tracing::warn!(
+                    "Vault is unusable ({reason}): the {} bootstrap field(s) come from the archive instead",
+                    values.len()
+                ),
+            }
+            Some(values)
+        }
+        None => None,
+    };
+    Ok(SecretSet::resolve_with(
+        &config.secrets,
+        Fetched {
+            archive: folder.as_ref(),
+            vault: vault_values.as_ref(),
+        },
+    )?)
 }
 
 impl Session {

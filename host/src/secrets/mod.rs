@@ -10,7 +10,7 @@ mod source;
 
 pub use passphrase::{PASSPHRASE_FILE_ENV, PassphraseError, PassphraseSource, TTY_ATTEMPTS};
 pub use redact::{MIN_REDACTED_LEN, Redactor};
-pub use source::{SecretError, SecretSource};
+pub use source::{Fetched, SecretError, SecretSource};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,17 +49,17 @@ impl SecretSet {
     pub fn resolve<'a>(
         sources: impl IntoIterator<Item = (&'a String, &'a SecretSource)>,
     ) -> Result<Self, SecretError> {
-        Self::resolve_with(sources, None)
+        Self::resolve_with(sources, Fetched::default())
     }
 
-    /// [`SecretSet::resolve`], taking `from = "archive"` secrets from the opened `archive`.
+    /// [`SecretSet::resolve`], taking archive and Vault secrets from `fetched`.
     pub fn resolve_with<'a>(
         sources: impl IntoIterator<Item = (&'a String, &'a SecretSource)>,
-        archive: Option<&crate::archive::SecretFolder>,
+        fetched: Fetched<'_>,
     ) -> Result<Self, SecretError> {
         let mut values = BTreeMap::new();
         for (name, source) in sources {
-            let value = source.resolve(name, archive)?;
+            let value = source.resolve(name, fetched)?;
             if value.expose().len() < MIN_REDACTED_LEN {
                 tracing::warn!(
                     "secret `{name}` is shorter than {MIN_REDACTED_LEN} characters: it cannot be redacted from output"

@@ -29,6 +29,21 @@ pub enum SecretSource {
         /// Path inside the archive.
         path: String,
     },
+    /// A field of the bootstrap secret in Vault (`[vault]` in cluster.toml), read with all the
+    /// others in one request, e.g. `{ from = "vault", field = "PROXMOX_TOKEN_SECRET" }`.
+    Vault {
+        /// Field name.
+        field: String,
+    },
+}
+
+/// Values already fetched for the sources that are read as a whole.
+#[derive(Default, Clone, Copy)]
+pub struct Fetched<'a> {
+    /// The opened archive.
+    pub archive: Option<&'a SecretFolder>,
+    /// The bootstrap fields read from Vault (or its archive fallback).
+    pub vault: Option<&'a std::collections::BTreeMap<String, SecretValue>>,
 }
 
 /// A secret could not be resolved. Messages name the secret and its source, never a value.
@@ -68,6 +83,24 @@ pub enum SecretError {
         /// Path looked for.
         path: String,
     },
+    /// A Vault secret, but Vault was not read.
+    #[error(
+        "secret `{name}` comes from Vault, but Vault was not read (add [vault] to cluster.toml)"
+    )]
+    NoVault {
+        /// Secret name.
+        name: String,
+    },
+    /// The bootstrap read did not return the field.
+    #[error(
+        "secret `{name}`: the bootstrap read returned no field `{field}` (list it in [vault] fields)"
+    )]
+    NotInVault {
+        /// Secret name.
+        name: String,
+        /// Field.
+        field: String,
+    },
     /// The value is not UTF-8 text.
     #[error("secret `{name}` is not UTF-8 text")]
     NotText {
@@ -88,13 +121,30 @@ impl SecretSource {
         matches!(self, SecretSource::Archive { .. })
     }
 
-    /// Read the value now; `archive` is the opened archive, if any.
-    pub fn resolve(
-        &self,
-        name: &str,
-        archive: Option<&SecretFolder>,
-    ) -> Result<SecretValue, SecretError> {
+    /// Whether this secret is a field of the Vault bootstrap secret.
+    pub fn is_vault(&self) -> bool {
+        matches!(self, SecretSource::Vault { .. })
+    }
+
+    /// Read the value now, taking archive and Vault values from `fetched`.
+    pub fn resolve(&self, name: &str, fetched: Fetched<'_>) -> Result<SecretValue, SecretError> {
+        let archive = fetched.archive;
         let mut value = match self {
+            SecretSource::Vault { field } => {
+                let values = fetched.vault.ok_or_else(|| SecretError::NoVault {
+                    name: name.to_string(),
+                })?;
+                let value = values.get(field).ok_or_else(|| SecretError::NotInVault {
+                    name: name.to_string(),
+                    field: field.clone(),
+                })?;
+                if value.expose().is_empty() {
+                    return Err(SecretError::Empty {
+                        name: name.to_string(),
+                    });
+                }
+                return Ok(value.clone());
+            }
             SecretSource::Archive { path } => {
                 let folder = archive.ok_or_else(|| SecretError::NoArchive {
                     name: name.to_string(),

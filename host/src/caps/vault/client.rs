@@ -177,7 +177,7 @@ impl VaultClient {
         &self.addr
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -229,7 +229,7 @@ impl VaultClient {
         }
     }
 
-    fn refused(&self, what: &str, status: u16, body: &[u8]) -> VaultError {
+    pub(super) fn refused(&self, what: &str, status: u16, body: &[u8]) -> VaultError {
         #[derive(Deserialize)]
         struct Errors {
             #[serde(default)]
@@ -246,7 +246,7 @@ impl VaultClient {
         }
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(
+    pub(super) fn parse<T: serde::de::DeserializeOwned>(
         &self,
         what: &str,
         body: &[u8],

@@ -7,9 +7,11 @@
 //!
 //! - [`client`]: requests, errors, the health and seal-status shapes.
 //! - [`unseal`]: submitting the archive's Shamir keys until Vault is unsealed.
+//! - [`bootstrap`]: the one-call read of the bootstrap secret, with the archive as fallback.
 //! - [`snapshot`]: raft snapshots to S3 with checksums and retention; restore into an empty
 //!   Vault.
 
+pub mod bootstrap;
 pub mod client;
 pub mod snapshot;
 pub mod unseal;
