@@ -141,6 +141,25 @@ enum SnapshotCommand {
         #[command(flatten)]
         archive: VaultArchiveArgs,
     },
+    /// Prove the latest snapshot restores: load it into a throwaway local OpenBao/Vault.
+    ///
+    /// The server (`--bao`, else $TAZHOST_BAO, else `bao` or `vault` on the PATH) runs on
+    /// loopback with its data in a private temporary folder; the snapshot is restored and
+    /// unsealed with the archive's keys, the archive's token is checked and the canary read;
+    /// then the server is stopped and its data deleted. --addr is not used.
+    Verify {
+        /// s3://bucket/prefix (its vault-latest.snap) or a .snap object.
+        from: String,
+        /// A KV v2 secret that must be readable afterwards, as MOUNT/PATH
+        /// (e.g. secret/tazlab-k8s/bootstrap).
+        #[arg(long, value_name = "MOUNT/PATH")]
+        canary: Option<String>,
+        /// The OpenBao or Vault binary to run.
+        #[arg(long, value_name = "FILE")]
+        bao: Option<PathBuf>,
+        #[command(flatten)]
+        archive: VaultArchiveArgs,
+    },
 }
 
 #[derive(Args)]
@@ -784,9 +803,10 @@ async fn audit(
 
 async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> Result<ExitCode> {
     use tazhost::caps::vault::{self, VaultClient, snapshot};
-    let client = VaultClient::from_env(addr.as_deref())?;
+    let client = || VaultClient::from_env(addr.as_deref());
     match cmd {
         VaultCommand::Status { json } => {
+            let client = client()?;
             let health = client.health().await?;
             if json {
                 println!(
@@ -822,6 +842,7 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             })
         }
         VaultCommand::Unseal { archive } => {
+            let client = client()?;
             let folder = archive.open(&archives).await?;
             let keys = archive.keys(&folder)?;
             drop(folder);
@@ -842,7 +863,59 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             }
             Ok(ExitCode::SUCCESS)
         }
+        VaultCommand::Snapshot(SnapshotCommand::Verify {
+            from,
+            canary,
+            bao,
+            archive,
+        }) => {
+            let at = tazhost::caps::s3::S3Location::parse(&from)?;
+            let binary = vault::throwaway::find_binary(bao.as_deref()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no OpenBao or Vault binary to verify with: pass --bao FILE, set TAZHOST_BAO, or put `bao` or `vault` on the PATH"
+                )
+            })?;
+            let canary = canary
+                .as_deref()
+                .map(|c| {
+                    c.split_once('/')
+                        .filter(|(m, p)| !m.is_empty() && !p.is_empty())
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--canary must be MOUNT/PATH, e.g. secret/tazlab-k8s/bootstrap"
+                            )
+                        })
+                })
+                .transpose()?;
+            let folder = archive.open(&archives).await?;
+            let keys = archive.keys(&folder)?;
+            let token = archive.token(&folder)?;
+            drop(folder);
+            let verified = snapshot::verify(
+                &binary,
+                archives.store().await,
+                &at,
+                &keys,
+                &archive.key_name,
+                &token,
+                canary,
+            )
+            .await?;
+            eprintln!(
+                "verified {} ({} bytes): it restores into a fresh server, the archive's {} key(s) unseal it and its token works{}",
+                verified.restored.location,
+                verified.restored.size,
+                verified.restored.keys_used,
+                match (verified.canary_fields, canary) {
+                    (Some(n), Some((mount, path))) =>
+                        format!("; canary {mount}/{path}: {n} field(s)"),
+                    _ => String::new(),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         VaultCommand::Snapshot(SnapshotCommand::Push { to, keep, archive }) => {
+            let client = client()?;
             let prefix = tazhost::caps::s3::S3Location::parse(&to)?;
             let token = match std::env::var("VAULT_TOKEN").ok().filter(|t| !t.is_empty()) {
                 Some(t) => tazhost::secrets::SecretValue::new(t),
@@ -863,6 +936,7 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             Ok(ExitCode::SUCCESS)
         }
         VaultCommand::Restore { from, archive } => {
+            let client = client()?;
             let at = tazhost::caps::s3::S3Location::parse(&from)?;
             let folder = archive.open(&archives).await?;
             let keys = archive.keys(&folder)?;

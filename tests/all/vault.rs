@@ -230,6 +230,18 @@ fn with_s3(s3: &S3Server, bao: &OpenBao, args: &[&str], secrets: &[&str]) -> Out
     out
 }
 
+/// The throwaway servers' folders in the temp dir.
+fn throwaway_dirs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tazhost-verify-"))
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn burn_and_rebuild_restores_the_snapshot_and_the_old_token_reads_the_bootstrap() {
     let s3 = S3Server::start();
@@ -262,6 +274,32 @@ fn burn_and_rebuild_restores_the_snapshot_and_the_old_token_reads_the_bootstrap(
     push.extend(archive_args);
     let pushed = with_s3(&s3, &old, &push, &secrets);
     assert!(pushed.status.success(), "{}", output_text(&pushed));
+
+    // The snapshot is proven restorable in a throwaway server, which is gone afterwards.
+    let bao_bin = workspace().join(".venv/bin/bao");
+    let mut verify = vec![
+        "snapshot",
+        "verify",
+        "s3://tazlab-backup/vault",
+        "--canary",
+        "secret/tazlab-k8s/bootstrap",
+        "--bao",
+        bao_bin.to_str().unwrap(),
+    ];
+    verify.extend(archive_args);
+    let before = throwaway_dirs();
+    let verified = with_s3(&s3, &old, &verify, &secrets);
+    assert!(verified.status.success(), "{}", output_text(&verified));
+    assert!(
+        output_text(&verified).contains("canary secret/tazlab-k8s/bootstrap: 2 field(s)"),
+        "{}",
+        output_text(&verified)
+    );
+    assert_eq!(
+        throwaway_dirs(),
+        before,
+        "the throwaway server's data was deleted"
+    );
 
     // Burn: the server and its data are gone.
     drop(old);

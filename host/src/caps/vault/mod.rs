@@ -14,10 +14,11 @@
 pub mod bootstrap;
 pub mod client;
 pub mod snapshot;
+pub mod throwaway;
 pub mod unseal;
 
 pub use client::{Health, SealStatus, VaultClient, VaultError};
-pub use snapshot::{Pushed, Restored, SnapshotError};
+pub use snapshot::{Pushed, Restored, SnapshotError, Verified};
 pub use unseal::{
     DEFAULT_KEY_NAME, DEFAULT_TOKEN_NAME, UnsealError, UnsealOutcome, file_from_archive,
     keys_from_archive, unseal,

@@ -66,6 +66,9 @@ pub enum SnapshotError {
         "the snapshot was restored and unsealed, but the archive's token is refused by it (is the archive from the same cluster as the snapshot?)"
     )]
     OldTokenRefused,
+    /// The throwaway server for `verify` could not be run.
+    #[error("the throwaway Vault for verifying: {0}")]
+    Throwaway(String),
     /// `--keep 0`.
     #[error("--keep must be at least 1 (the newest snapshot is never deleted)")]
     KeepZero,
@@ -259,6 +262,43 @@ pub async fn restore(
         location,
         size,
         keys_used: outcome.keys_submitted,
+    })
+}
+
+/// What [`verify`] found.
+#[derive(Debug)]
+pub struct Verified {
+    /// The restore into the throwaway server.
+    pub restored: Restored,
+    /// Fields read at the canary path, if one was given.
+    pub canary_fields: Option<usize>,
+}
+
+/// Restore the snapshot at `at` into a throwaway local server started from `binary`, unseal it
+/// with the archive's keys, check the token and read the canary (`mount`, `path`), then stop
+/// the server and delete its data.
+pub async fn verify(
+    binary: &std::path::Path,
+    s3: &S3Store,
+    at: &S3Location,
+    keys: &[(String, SecretValue)],
+    key_pattern: &str,
+    old_token: &SecretValue,
+    canary: Option<(&str, &str)>,
+) -> Result<Verified, SnapshotError> {
+    let server = super::throwaway::Throwaway::start(binary)
+        .await
+        .map_err(SnapshotError::Throwaway)?;
+    let client = VaultClient::new(server.addr(), None, None)?;
+    let restored = restore(&client, s3, at, keys, key_pattern, old_token).await?;
+    let canary_fields = match canary {
+        Some((mount, path)) => Some(client.kv2_read(old_token, mount, path).await?.len()),
+        None => None,
+    };
+    drop(server);
+    Ok(Verified {
+        restored,
+        canary_fields,
     })
 }
 
