@@ -176,6 +176,10 @@ struct VaultArchiveArgs {
     /// The token's file name in the archive.
     #[arg(long, default_value = tazhost::caps::vault::DEFAULT_TOKEN_NAME, value_name = "NAME")]
     token_name: String,
+    /// Trust the CA certificate kept in the archive under this name (PEM, used as stored)
+    /// instead of $VAULT_CACERT, e.g. VAULT_CA_CRT.
+    #[arg(long, value_name = "NAME")]
+    ca_name: Option<String>,
     #[command(flatten)]
     passphrase: PassphraseArgs,
 }
@@ -204,6 +208,25 @@ impl VaultArchiveArgs {
             &self.key_name,
             self.key_count,
         )?)
+    }
+
+    /// The client: trusting the archive's CA (as stored) when --ca-name is given.
+    fn client(
+        &self,
+        addr: Option<&str>,
+        folder: Option<&tazhost::archive::SecretFolder>,
+    ) -> Result<tazhost::caps::vault::VaultClient> {
+        use tazhost::caps::vault::VaultClient;
+        let (Some(name), Some(folder)) = (&self.ca_name, folder) else {
+            return Ok(VaultClient::from_env(addr)?);
+        };
+        let ca = tazhost::caps::vault::file_bytes_from_archive(folder, name)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the archive has no `{}` (the CA for --ca-name)",
+                report::clean(name)
+            )
+        })?;
+        Ok(VaultClient::from_env_with_ca(addr, Some(&ca))?)
     }
 
     fn token(
@@ -842,8 +865,8 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             })
         }
         VaultCommand::Unseal { archive } => {
-            let client = client()?;
             let folder = archive.open(&archives).await?;
+            let client = archive.client(addr.as_deref(), Some(&folder))?;
             let keys = archive.keys(&folder)?;
             drop(folder);
             let outcome = vault::unseal(&client, &keys, &archive.key_name).await?;
@@ -915,12 +938,21 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             Ok(ExitCode::SUCCESS)
         }
         VaultCommand::Snapshot(SnapshotCommand::Push { to, keep, archive }) => {
-            let client = client()?;
             let prefix = tazhost::caps::s3::S3Location::parse(&to)?;
-            let token = match std::env::var("VAULT_TOKEN").ok().filter(|t| !t.is_empty()) {
-                Some(t) => tazhost::secrets::SecretValue::new(t),
-                None => archive.token(&archive.open(&archives).await?)?,
+            let env_token = std::env::var("VAULT_TOKEN").ok().filter(|t| !t.is_empty());
+            // The archive is opened only if the token or the CA comes from it.
+            let folder = if env_token.is_none() || archive.ca_name.is_some() {
+                Some(archive.open(&archives).await?)
+            } else {
+                None
             };
+            let client = archive.client(addr.as_deref(), folder.as_ref())?;
+            let token = match (env_token, &folder) {
+                (Some(t), _) => tazhost::secrets::SecretValue::new(t),
+                (None, Some(folder)) => archive.token(folder)?,
+                (None, None) => unreachable!("opened above when there is no VAULT_TOKEN"),
+            };
+            drop(folder);
             let pushed =
                 snapshot::push(&client, &token, archives.store().await, &prefix, keep).await?;
             eprintln!(
@@ -936,9 +968,9 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             Ok(ExitCode::SUCCESS)
         }
         VaultCommand::Restore { from, archive } => {
-            let client = client()?;
             let at = tazhost::caps::s3::S3Location::parse(&from)?;
             let folder = archive.open(&archives).await?;
+            let client = archive.client(addr.as_deref(), Some(&folder))?;
             let keys = archive.keys(&folder)?;
             let token = archive.token(&folder)?;
             drop(folder);

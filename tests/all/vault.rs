@@ -562,3 +562,53 @@ async fn plugin_secrets_come_from_one_vault_read_with_the_archive_as_fallback() 
     );
     assert!(fake.servers().is_empty());
 }
+
+#[test]
+fn tls_is_verified_with_the_ca_kept_in_the_archive() {
+    let bao = OpenBao::start_unsealed_with_tls();
+    let keys = bao.keys.clone().unwrap();
+    let secrets: Vec<&str> = keys.keys_b64.iter().map(String::as_str).collect();
+    let (https, ca_pem) = bao.tls_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets_dir = dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets_dir).unwrap();
+    std::fs::write(secrets_dir.join("VAULT_CA_CRT"), &ca_pem).unwrap();
+    let (archive, pass) = archive_with(dir.path(), &keys.keys_b64);
+    bao.seal();
+
+    let run = |args: &[&str]| {
+        let out = tazhost()
+            .args(["vault", "--addr", &https])
+            .args(args)
+            .env_remove("VAULT_CACERT")
+            .env_remove("VAULT_TOKEN")
+            .output()
+            .unwrap();
+        let text = output_text(&out);
+        for s in secrets.iter().chain([&PASSPHRASE]) {
+            assert!(!text.contains(s), "{text}");
+        }
+        out
+    };
+    // Without the CA, the self-signed certificate is refused.
+    let untrusted = run(&["status"]);
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(
+        output_text(&untrusted).contains("TLS failed (is its CA trusted?"),
+        "{}",
+        output_text(&untrusted)
+    );
+    // With the archive's CA, the same server is reached and unsealed over TLS.
+    let unseal = run(&[
+        "unseal",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "--ca-name",
+        "VAULT_CA_CRT",
+    ]);
+    assert!(unseal.status.success(), "{}", output_text(&unseal));
+    assert!(output_text(&unseal).contains(&format!("{https}: unsealed with 3 key(s)")));
+    assert_eq!(bao.health(), 200);
+}

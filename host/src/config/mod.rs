@@ -69,6 +69,8 @@ pub struct VaultConfig {
     /// The token's file in the archive.
     #[serde(default = "default_token_name")]
     pub token_name: String,
+    /// The CA certificate's file in the archive (PEM, used as stored), else `VAULT_CACERT`.
+    pub ca_name: Option<String>,
 }
 
 fn default_mount() -> String {

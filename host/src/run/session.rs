@@ -5,7 +5,7 @@ use crate::archive::files::{self, ArchiveLocation, Archives, FilesError};
 use crate::archive::{Contents, FolderLimits};
 use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
 use crate::caps::vault::bootstrap::{self, BootstrapError, Origin};
-use crate::caps::vault::{VaultClient, file_from_archive};
+use crate::caps::vault::{VaultClient, file_bytes_from_archive, file_from_archive};
 use crate::caps::{LogSink, PluginCaps};
 use crate::config::{CLUSTER_LABEL, ClusterConfig, Limits, POOL_LABEL, ProviderConfig};
 use crate::runtime::bindings::{Node, NodeSpec};
@@ -25,6 +25,9 @@ pub enum RunError {
     /// The bootstrap read from Vault failed.
     #[error("the Vault bootstrap read: {0}")]
     Bootstrap(BootstrapError),
+    /// `[vault] ca_name` names a file the archive does not have.
+    #[error("[vault] ca_name: the archive has no `{0}` ([archive] in cluster.toml)")]
+    VaultCa(String),
     /// No token for Vault.
     #[error(
         "no Vault token: set VAULT_TOKEN, or keep it in the archive as `{0}` ([archive] in cluster.toml)"
@@ -160,8 +163,21 @@ pub async fn resolve_secrets(
     };
     let vault_values = match config.vault.as_ref().filter(|_| config.needs_vault()) {
         Some(vault) => {
-            let client =
-                VaultClient::from_env(vault.addr.as_deref()).map_err(BootstrapError::from)?;
+            let ca = match (&vault.ca_name, &folder) {
+                (Some(name), Some(f)) => Some(
+                    file_bytes_from_archive(f, name)
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| RunError::VaultCa(name.clone()))?,
+                ),
+                (Some(name), None) => return Err(RunError::VaultCa(name.clone())),
+                (None, _) => None,
+            };
+            let client = VaultClient::from_env_with_ca(
+                vault.addr.as_deref(),
+                ca.as_ref().map(|c| c.as_slice()),
+            )
+            .map_err(BootstrapError::from)?;
             let token = match (&vault_token_in_env, &folder) {
                 (Some(t), _) => t.clone(),
                 (None, Some(f)) => file_from_archive(f, &vault.token_name)

@@ -33,6 +33,8 @@ pub struct InitKeys {
 pub struct OpenBao {
     child: Child,
     port: u16,
+    /// A second, TLS listener (self-signed certificate for 127.0.0.1), if asked for.
+    tls: Option<(u16, String)>,
     dir: tempfile::TempDir,
     /// Set once initialized through [`OpenBao::init`].
     pub keys: Option<InitKeys>,
@@ -41,6 +43,21 @@ pub struct OpenBao {
 impl OpenBao {
     /// A fresh, uninitialized server.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A fresh, initialized, active server that also listens with TLS (see [`OpenBao::tls_addr`]).
+    pub fn start_unsealed_with_tls() -> Self {
+        Self::start_with(true).initialized_and_unsealed()
+    }
+
+    /// `https://127.0.0.1:PORT` and the PEM certificate that signs it (self-signed).
+    pub fn tls_addr(&self) -> (String, String) {
+        let (port, pem) = self.tls.clone().expect("started with TLS");
+        (format!("https://127.0.0.1:{port}"), pem)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bao = bao_binary();
         let dir = tempfile::Builder::new()
             .prefix("tazhost-bao-")
@@ -49,6 +66,22 @@ impl OpenBao {
         let data = dir.path().join("raft");
         std::fs::create_dir(&data).unwrap();
         let (port, cluster_port) = two_free_ports();
+        let tls_listener = if tls {
+            let (tls_port, _) = two_free_ports();
+            let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+            let ca = make_test_ca_and_cert(dir.path(), &cert, &key);
+            Some((
+                tls_port,
+                ca,
+                format!(
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{tls_port}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n}}\n",
+                    cert.display(),
+                    key.display()
+                ),
+            ))
+        } else {
+            None
+        };
         let config = dir.path().join("bao.hcl");
         std::fs::write(
             &config,
@@ -67,8 +100,9 @@ api_addr = "http://127.0.0.1:{port}"
 cluster_addr = "http://127.0.0.1:{cluster_port}"
 disable_mlock = true
 ui = false
-"#,
-                data = data.display()
+{extra}"#,
+                data = data.display(),
+                extra = tls_listener.as_ref().map(|t| t.2.as_str()).unwrap_or("")
             ),
         )
         .unwrap();
@@ -89,6 +123,7 @@ ui = false
         let mut server = Self {
             child,
             port,
+            tls: tls_listener.map(|(port, pem, _)| (port, pem)),
             dir,
             keys: None,
         };
@@ -98,14 +133,17 @@ ui = false
 
     /// A fresh server, initialized (5 keys, threshold 3), unsealed and active.
     pub fn start_unsealed() -> Self {
-        let mut server = Self::start();
-        server.init();
-        let keys = server.keys.clone().unwrap();
+        Self::start().initialized_and_unsealed()
+    }
+
+    fn initialized_and_unsealed(mut self) -> Self {
+        self.init();
+        let keys = self.keys.clone().unwrap();
         for key in &keys.keys_b64[..3] {
-            server.unseal_with(key);
+            self.unseal_with(key);
         }
-        server.wait_active();
-        server
+        self.wait_active();
+        self
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -285,6 +323,79 @@ fn bao_binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it (webpki refuses a CA
+/// certificate used as the server's own). Returns the CA's PEM.
+fn make_test_ca_and_cert(dir: &Path, cert: &Path, key: &Path) -> String {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian package `openssl`) makes the test certificates");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca_args = vec!["req", "-x509"];
+    ca_args.extend(ec);
+    ca_args.extend([
+        "-days",
+        "1",
+        "-subj",
+        "/CN=tazhost test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&ca_args);
+    let mut csr_args = vec!["req"];
+    csr_args.extend(ec);
+    let key_s = key.display().to_string();
+    csr_args.extend([
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &key_s,
+        "-out",
+        "tls.csr",
+    ]);
+    openssl(&csr_args);
+    std::fs::write(
+        dir.join("tls.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let cert_s = cert.display().to_string();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "tls.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "tls.ext",
+        "-out",
+        &cert_s,
+    ]);
+    std::fs::read_to_string(dir.join("ca.crt")).unwrap()
 }
 
 /// Two ports that were free a moment ago (both held until both are chosen).

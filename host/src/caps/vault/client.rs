@@ -154,6 +154,12 @@ impl VaultClient {
 
     /// From `VAULT_ADDR` (or `addr`), `VAULT_CACERT` and `VAULT_NAMESPACE`.
     pub fn from_env(addr: Option<&str>) -> Result<Self, VaultError> {
+        Self::from_env_with_ca(addr, None)
+    }
+
+    /// [`VaultClient::from_env`], trusting `ca_pem` (e.g. the CA kept in the archive, as
+    /// stored) instead of `VAULT_CACERT` when given.
+    pub fn from_env_with_ca(addr: Option<&str>, ca_pem: Option<&[u8]>) -> Result<Self, VaultError> {
         let addr = match addr {
             Some(a) => a.to_string(),
             None => std::env::var("VAULT_ADDR").map_err(|_| {
@@ -161,6 +167,7 @@ impl VaultClient {
             })?,
         };
         let ca = match std::env::var_os("VAULT_CACERT").filter(|v| !v.is_empty()) {
+            _ if ca_pem.is_some() => ca_pem.map(<[u8]>::to_vec),
             Some(path) => Some(std::fs::read(&path).map_err(|e| {
                 VaultError::Config(format!(
                     "cannot read VAULT_CACERT {}: {e}",
@@ -209,19 +216,22 @@ impl VaultClient {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> VaultError {
+        // The source chain names TLS problems; it never holds the request's headers.
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            chain = format!("{chain}: {s}");
+            source = s.source();
+        }
+        let lower = chain.to_ascii_lowercase();
         let reason = if e.is_timeout() {
             "timed out".to_string()
+        } else if lower.contains("certificate") || lower.contains("tls") {
+            format!("TLS failed (is its CA trusted? VAULT_CACERT or --ca-name): {chain}")
         } else if e.is_connect() {
             "connection refused or failed".to_string()
         } else {
-            // The source chain names TLS problems; it never holds the request's headers.
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            text
+            chain
         };
         VaultError::Unreachable {
             addr: self.addr.clone(),

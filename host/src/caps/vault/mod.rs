@@ -20,6 +20,6 @@ pub mod unseal;
 pub use client::{Health, SealStatus, VaultClient, VaultError};
 pub use snapshot::{Pushed, Restored, SnapshotError, Verified};
 pub use unseal::{
-    DEFAULT_KEY_NAME, DEFAULT_TOKEN_NAME, UnsealError, UnsealOutcome, file_from_archive,
-    keys_from_archive, unseal,
+    DEFAULT_KEY_NAME, DEFAULT_TOKEN_NAME, UnsealError, UnsealOutcome, file_bytes_from_archive,
+    file_from_archive, keys_from_archive, unseal,
 };

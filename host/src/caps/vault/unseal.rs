@@ -81,11 +81,26 @@ pub fn keys_from_archive(
     Ok(keys)
 }
 
-/// The file `name` of the archive (full path or file name) as a secret, if present.
+/// The file `name` of the archive (full path or file name) as a secret (surrounding whitespace
+/// trimmed), if present.
 pub fn file_from_archive(
     folder: &SecretFolder,
     name: &str,
 ) -> Result<Option<SecretValue>, UnsealError> {
+    Ok(file_bytes_from_archive(folder, name)?.and_then(|bytes| {
+        std::str::from_utf8(bytes.trim_ascii())
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|t| SecretValue::new(t.to_string()))
+    }))
+}
+
+/// The file `name` of the archive, byte for byte as stored (a PEM CA is used exactly as kept,
+/// never trimmed or re-wrapped).
+pub fn file_bytes_from_archive(
+    folder: &SecretFolder,
+    name: &str,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, UnsealError> {
     let matches: Vec<&String> = folder
         .files
         .keys()
@@ -93,13 +108,9 @@ pub fn file_from_archive(
         .collect();
     match matches.as_slice() {
         [] => Ok(None),
-        [path] => {
-            let data = folder.files[*path].data().trim_ascii();
-            Ok(std::str::from_utf8(data)
-                .ok()
-                .filter(|t| !t.is_empty())
-                .map(|t| SecretValue::new(t.to_string())))
-        }
+        [path] => Ok(Some(zeroize::Zeroizing::new(
+            folder.files[*path].data().to_vec(),
+        ))),
         _ => Err(UnsealError::Ambiguous(name.to_string())),
     }
 }
