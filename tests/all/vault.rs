@@ -496,6 +496,13 @@ async fn plugin_secrets_come_from_one_vault_read_with_the_archive_as_fallback() 
         "{}",
         output_text(&run)
     );
+    assert!(
+        output_text(&run).contains(
+            "no scoped `bootstrap-token.txt`: reading the bootstrap secret with the admin token"
+        ),
+        "{}",
+        output_text(&run)
+    );
     assert_eq!(fake.servers().len(), 1);
 
     // A short-lived token (renewable, may read the bootstrap path) is renewed before use.

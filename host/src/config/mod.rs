@@ -66,7 +66,8 @@ pub struct VaultConfig {
     /// The fields to read (default: those named by `from = "vault"` secrets).
     #[serde(default)]
     pub fields: Vec<String>,
-    /// The token's file in the archive.
+    /// The token's file in the archive: the seeds' scoped read token, `bootstrap-token.txt`,
+    /// by default (the admin `vault-root-token` is used, with a warning, only if it is absent).
     #[serde(default = "default_token_name")]
     pub token_name: String,
     /// The CA certificate's file in the archive (PEM, used as stored), else `VAULT_CACERT`.
@@ -78,8 +79,11 @@ fn default_mount() -> String {
 }
 
 fn default_token_name() -> String {
-    "vault-root-token".into()
+    DEFAULT_BOOTSTRAP_TOKEN.into()
 }
+
+/// The seeds' scoped token for the bootstrap read.
+pub const DEFAULT_BOOTSTRAP_TOKEN: &str = "bootstrap-token.txt";
 
 /// `[cluster]`.
 #[derive(Debug, Clone, Deserialize)]

@@ -2,7 +2,7 @@
 
 use super::plan::{Plan, PoolPlan, diff, node_name};
 use crate::archive::files::{self, ArchiveLocation, Archives, FilesError};
-use crate::archive::{Contents, FolderLimits};
+use crate::archive::{Contents, FolderLimits, SecretFolder};
 use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
 use crate::caps::vault::bootstrap::{self, BootstrapError, Origin};
 use crate::caps::vault::{VaultClient, file_bytes_from_archive, file_from_archive};
@@ -118,6 +118,26 @@ pub struct Session {
     pub providers: BTreeMap<String, ProviderHandle>,
 }
 
+/// The token for the bootstrap read from the archive: `name`, or, when `name` is the default
+/// scoped token and it is absent, the admin token (with a warning: it can do far more).
+fn archive_token(folder: &SecretFolder, name: &str) -> Result<SecretValue, RunError> {
+    let missing = || RunError::VaultToken(name.to_string());
+    if let Some(token) = file_from_archive(folder, name).map_err(|_| missing())? {
+        return Ok(token);
+    }
+    if name == crate::config::DEFAULT_BOOTSTRAP_TOKEN
+        && let Some(admin) = file_from_archive(folder, crate::caps::vault::DEFAULT_TOKEN_NAME)
+            .map_err(|_| missing())?
+    {
+        tracing::warn!(
+            "the archive has no scoped `{name}`: reading the bootstrap secret with the admin token `{}`",
+            crate::caps::vault::DEFAULT_TOKEN_NAME
+        );
+        return Ok(admin);
+    }
+    Err(missing())
+}
+
 impl From<BootstrapError> for RunError {
     fn from(e: BootstrapError) -> Self {
         Self::Bootstrap(e)
@@ -180,10 +200,7 @@ pub async fn resolve_secrets(
             .map_err(BootstrapError::from)?;
             let token = match (&vault_token_in_env, &folder) {
                 (Some(t), _) => t.clone(),
-                (None, Some(f)) => file_from_archive(f, &vault.token_name)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| RunError::VaultToken(vault.token_name.clone()))?,
+                (None, Some(f)) => archive_token(f, &vault.token_name)?,
                 (None, None) => return Err(RunError::VaultToken(vault.token_name.clone())),
             };
             // Best effort: an unreachable Vault is handled by the read's fallback.

@@ -237,12 +237,22 @@ ui = false
             );
             assert_eq!(r.status, 204, "mount: {}", r.text());
         }
-        let r = self.call(
-            "POST",
-            &format!("/v1/secret/data/{path}"),
-            Some(token),
-            Some(&format!(r#"{{"data":{data}}}"#)),
-        );
+        // A fresh KV v2 mount upgrades itself for a moment and answers 400 meanwhile.
+        let start = Instant::now();
+        let r = loop {
+            let r = self.call(
+                "POST",
+                &format!("/v1/secret/data/{path}"),
+                Some(token),
+                Some(&format!(r#"{{"data":{data}}}"#)),
+            );
+            if r.status == 400 && r.text().contains("Upgrading") && start.elapsed() < READY_TIMEOUT
+            {
+                sleep(Duration::from_millis(100));
+                continue;
+            }
+            break r;
+        };
         assert_eq!(r.status, 200, "kv put: {}", r.text());
     }
 
