@@ -72,6 +72,13 @@ pub struct VaultConfig {
     pub token_name: String,
     /// The CA certificate's file in the archive (PEM, used as stored), else `VAULT_CACERT`.
     pub ca_name: Option<String>,
+    /// A token with under an hour left is renewed for this many hours (Vault may cap it lower).
+    #[serde(default = "default_renew_cap_hours")]
+    pub renew_cap_hours: u64,
+}
+
+fn default_renew_cap_hours() -> u64 {
+    crate::caps::vault::bootstrap::DEFAULT_RENEW_CAP.as_secs() / 3600
 }
 
 fn default_mount() -> String {

@@ -205,7 +205,10 @@ pub async fn resolve_secrets(
             };
             // Best effort: an unreachable Vault is handled by the read's fallback.
             if let Err(e) = client
-                .renew_if_near_expiry(&token, bootstrap::DEFAULT_RENEW_CAP)
+                .renew_if_near_expiry(
+                    &token,
+                    std::time::Duration::from_secs(vault.renew_cap_hours.saturating_mul(3600)),
+                )
                 .await
             {
                 tracing::debug!("token renewal skipped: {e}");

@@ -23,7 +23,8 @@ pub const DEFAULT_FIELDS: [&str; 8] = [
 
 /// Renew a token that has less than this left...
 pub const RENEW_BELOW: Duration = Duration::from_secs(3600);
-/// ...asking for this much (Vault caps it at the token's own maximum).
+/// ...asking for this much by default (`[vault] renew_cap_hours`; Vault caps it at the
+/// token's own maximum).
 pub const DEFAULT_RENEW_CAP: Duration = Duration::from_secs(768 * 3600);
 
 /// Where the bootstrap values came from.
