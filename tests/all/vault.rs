@@ -619,3 +619,74 @@ fn tls_is_verified_with_the_ca_kept_in_the_archive() {
     assert!(output_text(&unseal).contains(&format!("{https}: unsealed with 3 key(s)")));
     assert_eq!(bao.health(), 200);
 }
+
+#[test]
+fn a_large_snapshot_streams_to_s3_in_parts_with_its_checksum() {
+    use base64::Engine;
+    use sha2::Digest;
+    let s3 = S3Server::start();
+    assert!(
+        aws(&s3, &["s3", "mb", "s3://tazlab-backup"])
+            .status
+            .success()
+    );
+    let bao = OpenBao::start_unsealed();
+    // About 16 MB of incompressible data in Vault (raft entries stay under 1 MiB each).
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..30 {
+        let raw: Vec<u8> = (0..520_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let blob = base64::engine::general_purpose::STANDARD.encode(raw);
+        bao.kv_put(&format!("bulk/{i}"), &format!(r#"{{"blob":"{blob}"}}"#));
+    }
+    let keys = bao.keys.clone().unwrap();
+    let out = tazhost()
+        .args([
+            "vault",
+            "--addr",
+            &bao.addr(),
+            "snapshot",
+            "push",
+            "s3://tazlab-backup/vault",
+        ])
+        .envs(s3.client_env())
+        .env("VAULT_TOKEN", &keys.root_token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(!output_text(&out).contains(&keys.root_token));
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("latest.snap");
+    let get = aws(
+        &s3,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "tazlab-backup",
+            "--key",
+            "vault/vault-latest.snap",
+            local.to_str().unwrap(),
+        ],
+    );
+    assert!(get.status.success(), "{}", output_text(&get));
+    let meta: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
+    let bytes = std::fs::read(&local).unwrap();
+    assert!(
+        bytes.len() > 8 << 20,
+        "more than one 8 MiB part: {} bytes",
+        bytes.len()
+    );
+    assert_eq!(
+        meta["Metadata"]["sha256"].as_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        "the checksum stored is that of the bytes stored"
+    );
+}

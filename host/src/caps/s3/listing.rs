@@ -50,6 +50,40 @@ impl S3Store {
         Ok(out)
     }
 
+    /// Copy `from` to `to` (which may be `from` itself), replacing the user metadata with
+    /// `metadata`. With `if_match`, only if `from` still has that ETag.
+    pub async fn copy_with_metadata(
+        &self,
+        from: &S3Location,
+        to: &S3Location,
+        metadata: &[(&str, &str)],
+        if_match: Option<&str>,
+    ) -> Result<(), S3Error> {
+        let source = format!(
+            "{}/{}",
+            from.bucket,
+            url::form_urlencoded::byte_serialize(from.key.as_bytes())
+                .collect::<String>()
+                .replace("%2F", "/")
+        );
+        let mut request = self
+            .client
+            .copy_object()
+            .bucket(&to.bucket)
+            .key(&to.key)
+            .copy_source(source)
+            .content_type("application/octet-stream")
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace);
+        for (name, value) in metadata {
+            request = request.metadata(*name, *value);
+        }
+        if let Some(etag) = if_match {
+            request = request.copy_source_if_match(etag);
+        }
+        request.send().await.map_err(|e| classify(e, to))?;
+        Ok(())
+    }
+
     /// Delete one object (where the bucket is versioned, this adds a delete marker).
     pub async fn delete(&self, location: &S3Location) -> Result<(), S3Error> {
         self.client

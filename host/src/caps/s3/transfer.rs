@@ -77,6 +77,39 @@ impl ObjectWriter {
         })
     }
 
+    /// [`Write::write_all`] for async callers (feeding a stream from the network).
+    pub async fn write_all_async(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            if self.buf.len() == PART_SIZE {
+                let full = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE));
+                self.send_async(Piece::Part(full)).await?;
+            }
+            let n = (PART_SIZE - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// [`ObjectWriter::finish`] for async callers.
+    pub async fn finish_async(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.buf);
+        if !rest.is_empty() || !self.sent_any {
+            self.send_async(Piece::Part(rest)).await?;
+        }
+        self.send_async(Piece::End).await
+    }
+
+    async fn send_async(&mut self, piece: Piece) -> std::io::Result<()> {
+        self.sent_any = true;
+        self.parts.send(piece).await.map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the upload stopped (its error is reported separately)",
+            )
+        })
+    }
+
     /// Send what is left and mark the end of the object.
     pub fn finish(mut self) -> std::io::Result<()> {
         let rest = std::mem::take(&mut self.buf);

@@ -443,4 +443,32 @@ impl VaultClient {
             _ => Err(self.refused(what, status, &body)),
         }
     }
+
+    /// `GET sys/storage/raft/snapshot` as a stream of chunks.
+    pub async fn snapshot_stream(
+        &self,
+        token: &SecretValue,
+    ) -> Result<impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + use<>, VaultError>
+    {
+        let what = "GET sys/storage/raft/snapshot";
+        let mut value = reqwest::header::HeaderValue::from_str(token.expose())
+            .map_err(|_| VaultError::Config("the Vault token is not a valid header".into()))?;
+        value.set_sensitive(true);
+        let mut request = self
+            .http
+            .get(format!("{}/v1/sys/storage/raft/snapshot", self.addr))
+            // A large snapshot takes longer than one API call.
+            .timeout(Duration::from_secs(3600))
+            .header("X-Vault-Token", value);
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(self.refused(what, status, &body));
+        }
+        Ok(response.bytes_stream())
+    }
 }

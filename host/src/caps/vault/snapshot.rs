@@ -153,20 +153,52 @@ pub async fn push(
     if keep == Some(0) {
         return Err(SnapshotError::KeepZero);
     }
-    let bytes = client.snapshot(token).await?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    // Streamed: Vault -> sha256 -> S3 (multipart beyond one part), never whole in memory.
+    // The checksum is known only at the end, so it is set afterwards by copying the object
+    // onto itself with the metadata, on condition that it is still the one just written.
     let location = child(prefix, &snapshot_name(std::time::SystemTime::now()));
+    let mut stream = client.snapshot_stream(token).await?;
+    let (mut writer, upload) = s3.writer(
+        &location,
+        WriteCondition::CreateNew,
+        crate::progress::Progress::on_terminal(format!("pushing {location}")),
+    );
+    let mut hasher = Sha256::new();
+    let mut size = 0usize;
+    let streamed: Result<(), SnapshotError> = async {
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            let chunk = chunk.map_err(|e| {
+                SnapshotError::Vault(VaultError::Unreachable {
+                    addr: client.addr().to_string(),
+                    reason: format!("the snapshot download broke off: {e}"),
+                })
+            })?;
+            hasher.update(&chunk);
+            size += chunk.len();
+            writer
+                .write_all_async(&chunk)
+                .await
+                .map_err(|_| SnapshotError::S3(S3Error::Abandoned(location.clone())))?;
+        }
+        writer
+            .finish_async()
+            .await
+            .map_err(|_| SnapshotError::S3(S3Error::Abandoned(location.clone())))
+    }
+    .await;
+    let uploaded = upload.wait().await;
+    let written = match (streamed, uploaded) {
+        (Ok(()), Ok(w)) => w,
+        (_, Err(e)) if !matches!(e, S3Error::Abandoned(_)) => return Err(e.into()),
+        (Err(e), _) => return Err(e),
+        (Ok(()), Err(e)) => return Err(e.into()),
+    };
+    let sha256 = hex::encode(hasher.finalize());
     let meta = [(SHA256_META, sha256.as_str())];
-    let size = bytes.len();
-    s3.put_with_metadata(&location, bytes.clone(), &WriteCondition::CreateNew, &meta)
+    s3.copy_with_metadata(&location, &location, &meta, written.etag.as_deref())
         .await?;
-    s3.put_with_metadata(
-        &child(prefix, LATEST),
-        bytes,
-        &WriteCondition::Overwrite,
-        &meta,
-    )
-    .await?;
+    s3.copy_with_metadata(&location, &child(prefix, LATEST), &meta, None)
+        .await?;
     let mut deleted = Vec::new();
     if let Some(keep) = keep {
         let dir = format!("{}/", prefix.key.trim_end_matches('/'));
