@@ -12,6 +12,8 @@
 //! start and the archive's Argon2id key derivation are included for tazhost.
 
 /// The tests' SeaweedFS harness, reused as is.
+#[path = "../../tests/all/support/process.rs"]
+mod process;
 #[path = "../../tests/all/support/s3server.rs"]
 #[allow(dead_code)]
 mod s3server;

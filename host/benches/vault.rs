@@ -12,6 +12,8 @@ mod http;
 #[path = "../../tests/all/support/openbao.rs"]
 #[allow(dead_code)]
 mod openbao;
+#[path = "../../tests/all/support/process.rs"]
+mod process;
 #[path = "../../tests/all/support/s3server.rs"]
 #[allow(dead_code)]
 mod s3server;

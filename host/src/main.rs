@@ -914,7 +914,7 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
             let keys = archive.keys(&folder)?;
             let token = archive.token(&folder)?;
             drop(folder);
-            let verified = snapshot::verify(
+            let verifying = snapshot::verify(
                 &binary,
                 archives.store().await,
                 &at,
@@ -922,8 +922,16 @@ async fn vault(addr: Option<String>, archives: Archives, cmd: VaultCommand) -> R
                 &archive.key_name,
                 &token,
                 canary,
-            )
-            .await?;
+            );
+            // Ctrl-C or SIGTERM drops the verification, whose throwaway server is then
+            // stopped and its data (the restored secrets) deleted.
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let verified = tokio::select! {
+                result = verifying => result?,
+                _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted: the throwaway server was stopped and its data deleted"),
+                _ = term.recv() => anyhow::bail!("terminated: the throwaway server was stopped and its data deleted"),
+            };
             eprintln!(
                 "verified {} ({} bytes): it restores into a fresh server, the archive's {} key(s) unseal it and its token works{}",
                 verified.restored.location,

@@ -431,6 +431,35 @@ fn a_corrupt_snapshot_is_refused_before_vault_is_touched_and_retention_keeps_n()
     assert!(text.contains("does not match its sha256"), "{text}");
     assert!(text.contains("Vault was not touched"), "{text}");
     assert_eq!(empty.health(), 501, "still uninitialized");
+
+    // An archive without the old keys is refused before the empty Vault is initialized.
+    let keyless_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(keyless_dir.path().join("secrets")).unwrap();
+    std::fs::write(
+        keyless_dir.path().join("secrets/vault-root-token"),
+        &keys.root_token,
+    )
+    .unwrap();
+    let (keyless, keyless_pass) = archive_with(keyless_dir.path(), &[]);
+    // The latest is the corrupted one: name a timestamped snapshot.
+    let good = names.iter().find(|n| n.starts_with("vault-2")).unwrap();
+    let good_key = format!("s3://tazlab-backup/vault/{good}");
+    let restore = [
+        "restore",
+        good_key.as_str(),
+        "--archive",
+        keyless.to_str().unwrap(),
+        "--passphrase-file",
+        keyless_pass.to_str().unwrap(),
+    ];
+    let no_keys = with_s3(&s3, &empty, &restore, &secrets);
+    assert!(!no_keys.status.success());
+    assert!(
+        output_text(&no_keys).contains("needs 2 unseal keys and the archive holds 0"),
+        "{}",
+        output_text(&no_keys)
+    );
+    assert_eq!(empty.health(), 501, "still uninitialized");
 }
 
 const HCLOUD: &str = "hz-vault-sourced-token-7e21";

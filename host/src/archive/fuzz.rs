@@ -5,11 +5,10 @@
 //!
 //! The seed is fixed so a failure reproduces; `TAZHOST_FUZZ_ITERATIONS` runs longer.
 
-use super::stream::{Opening, TAG_LEN};
+use super::stream::{Opening, TAG_LEN, Trickle};
 use super::{FolderLimits, KdfParams, folder, header::HEADER_LEN};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::io::Read;
 
 fn iterations(default: usize) -> usize {
     std::env::var("TAZHOST_FUZZ_ITERATIONS")
@@ -172,22 +171,6 @@ fn random_folders_round_trip() {
         assert_eq!(got.files.len(), want.len());
         for (name, data) in &want {
             assert!(got.get(name).unwrap().data() == &data[..], "{name}");
-        }
-    }
-}
-
-/// One byte per read.
-struct Trickle<'a>(&'a [u8]);
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        match (self.0.split_first(), out.is_empty()) {
-            (Some((b, rest)), false) => {
-                out[0] = *b;
-                self.0 = rest;
-                Ok(1)
-            }
-            _ => Ok(0),
         }
     }
 }

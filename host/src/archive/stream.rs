@@ -432,6 +432,24 @@ impl<R: Read, W: Write + ?Sized> Read for Tee<'_, R, W> {
     }
 }
 
+/// Hands out at most one byte per read, the worst case for a streaming reader (tests).
+#[cfg(test)]
+pub(crate) struct Trickle<'a>(pub(crate) &'a [u8]);
+
+#[cfg(test)]
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), out.is_empty()) {
+            (Some((b, rest)), false) => {
+                out[0] = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,21 +568,6 @@ mod tests {
             open(&sealed, b"pw", 4000),
             Err(ArchiveError::TooLarge { .. })
         ));
-    }
-
-    /// Hands out at most one byte per read, the worst case for a streaming reader.
-    struct Trickle<'a>(&'a [u8]);
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            match (self.0.split_first(), out.is_empty()) {
-                (Some((b, rest)), false) => {
-                    out[0] = *b;
-                    self.0 = rest;
-                    Ok(1)
-                }
-                _ => Ok(0),
-            }
-        }
     }
 
     #[test]

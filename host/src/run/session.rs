@@ -118,6 +118,29 @@ pub struct Session {
     pub providers: BTreeMap<String, ProviderHandle>,
 }
 
+/// Open `[archive]`, if cluster.toml has one, in memory.
+async fn open_configured_archive(
+    config: &ClusterConfig,
+    passphrase: &PassphraseSource,
+) -> Result<Option<SecretFolder>, RunError> {
+    let Some(archive) = &config.archive else {
+        return Ok(None);
+    };
+    let location = ArchiveLocation::parse(&archive.location)?;
+    let archives = Archives::new(archive.endpoint_url.clone());
+    tracing::info!("opening the secrets archive {location}");
+    Ok(Some(
+        files::open(
+            &archives,
+            &location,
+            passphrase,
+            &FolderLimits::default(),
+            Contents::Keep,
+        )
+        .await?,
+    ))
+}
+
 /// The token for the bootstrap read from the archive: `name`, or, when `name` is the default
 /// scoped token and it is absent, the admin token (with a warning: it can do far more).
 fn archive_token(folder: &SecretFolder, name: &str) -> Result<SecretValue, RunError> {
@@ -162,24 +185,16 @@ pub async fn resolve_secrets(
         .ok()
         .filter(|t| !t.is_empty())
         .map(SecretValue::new);
-    let open_archive = config.needs_archive() || config.needs_vault();
-    let folder = match config.archive.as_ref().filter(|_| open_archive) {
-        Some(archive) => {
-            let location = ArchiveLocation::parse(&archive.location)?;
-            let archives = Archives::new(archive.endpoint_url.clone());
-            tracing::info!("opening the secrets archive {location}");
-            Some(
-                files::open(
-                    &archives,
-                    &location,
-                    passphrase,
-                    &FolderLimits::default(),
-                    Contents::Keep,
-                )
-                .await?,
-            )
-        }
-        None => None,
+    // The archive is opened up front only when something surely needs it: archive secrets,
+    // or Vault's token or CA. With VAULT_TOKEN set, it is opened only if Vault turns out to
+    // be unusable and its fields must come from the archive.
+    let ca_in_archive = config.vault.as_ref().is_some_and(|v| v.ca_name.is_some());
+    let open_now = config.needs_archive()
+        || (config.needs_vault() && (vault_token_in_env.is_none() || ca_in_archive));
+    let mut folder = if open_now {
+        open_configured_archive(config, passphrase).await?
+    } else {
+        None
     };
     let vault_values = match config.vault.as_ref().filter(|_| config.needs_vault()) {
         Some(vault) => {
@@ -217,15 +232,33 @@ pub async fn resolve_secrets(
                 .path
                 .clone()
                 .unwrap_or_else(|| format!("{}/bootstrap", config.cluster.name));
-            let (values, origin) = bootstrap::read(
+            let fields = config.vault_fields();
+            let read = bootstrap::read(
                 &client,
                 &token,
                 &vault.mount,
                 &path,
-                &config.vault_fields(),
+                &fields,
                 folder.as_ref(),
             )
-            .await?;
+            .await;
+            let (values, origin) = match read {
+                Err(BootstrapError::NoFallback(_))
+                    if folder.is_none() && config.archive.is_some() =>
+                {
+                    folder = open_configured_archive(config, passphrase).await?;
+                    bootstrap::read(
+                        &client,
+                        &token,
+                        &vault.mount,
+                        &path,
+                        &fields,
+                        folder.as_ref(),
+                    )
+                    .await?
+                }
+                other => other?,
+            };
             match origin {
                 Origin::Vault => tracing::info!(
                     "read {} bootstrap field(s) from Vault in one request",

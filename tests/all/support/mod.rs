@@ -7,6 +7,7 @@ mod flaky;
 mod http;
 mod openbao;
 mod plugins;
+mod process;
 mod s3server;
 
 use std::path::{Path, PathBuf};

@@ -284,28 +284,7 @@ ui = false
 
     /// SIGTERM, then SIGKILL after `STOP_TIMEOUT`.
     pub fn stop(&mut self) {
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return;
-        }
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if sent {
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                match self.child.try_wait() {
-                    Ok(None) => sleep(Duration::from_millis(50)),
-                    _ => return,
-                }
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        super::process::stop_child(&mut self.child, STOP_TIMEOUT);
     }
 
     /// Its data directory.

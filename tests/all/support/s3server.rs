@@ -263,29 +263,7 @@ impl Drop for S3Server {
 impl S3Server {
     /// SIGTERM, then SIGKILL if weed is still running after `STOP_TIMEOUT`.
     fn stop(&mut self) {
-        // Not reaped yet, so the PID is still ours; once reaped, there is nothing to stop.
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return;
-        }
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if sent {
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                match self.child.try_wait() {
-                    Ok(None) => sleep(Duration::from_millis(50)),
-                    _ => return,
-                }
-            }
-        }
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
+        super::process::stop_child(&mut self.child, STOP_TIMEOUT);
     }
 
     /// Remove this server's sockets in /tmp that weed left behind. One that accepts a

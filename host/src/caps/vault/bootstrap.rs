@@ -67,7 +67,10 @@ pub enum BootstrapError {
 /// "Vault said no" (which must not be papered over).
 fn unusable(e: &VaultError) -> Option<String> {
     match e {
-        VaultError::Unreachable { reason, .. } => Some(reason.clone()),
+        // A certificate Vault's CA does not sign is a configuration error, not an outage.
+        VaultError::Unreachable { reason, .. } if !reason.starts_with("TLS failed") => {
+            Some(reason.clone())
+        }
         VaultError::Refused { status: 503, .. } => Some("sealed or unavailable (503)".into()),
         _ => None,
     }

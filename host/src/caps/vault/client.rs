@@ -54,6 +54,14 @@ fn errors_text(errors: &[String]) -> String {
     }
 }
 
+/// The token as a header value marked sensitive (never logged by the HTTP stack).
+fn token_header(token: &SecretValue) -> Result<reqwest::header::HeaderValue, VaultError> {
+    let mut value = reqwest::header::HeaderValue::from_str(token.expose())
+        .map_err(|_| VaultError::Config("the Vault token is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 /// `GET /v1/sys/health`, asked to answer 200 in every state so the body can be read.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Health {
@@ -199,10 +207,7 @@ impl VaultClient {
             request = request.header("X-Vault-Namespace", ns);
         }
         if let Some(token) = token {
-            let mut value = reqwest::header::HeaderValue::from_str(token.expose())
-                .map_err(|_| VaultError::Config("the Vault token is not a valid header".into()))?;
-            value.set_sensitive(true);
-            request = request.header("X-Vault-Token", value);
+            request = request.header("X-Vault-Token", token_header(token)?);
         }
         if let Some(body) = body {
             request = request
@@ -211,7 +216,13 @@ impl VaultClient {
         }
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        // Vault has answered: a body that breaks off is not "unreachable" (which would let
+        // the bootstrap read fall back to the archive after a refusal).
+        let bytes = response.bytes().await.map_err(|_| VaultError::Unexpected {
+            addr: self.addr.clone(),
+            what: path.split('?').next().unwrap_or(path).to_string(),
+            detail: format!("the answer (HTTP {status}) broke off"),
+        })?;
         Ok((status, bytes.to_vec()))
     }
 
@@ -372,7 +383,12 @@ impl VaultClient {
         if status != 200 {
             return Err(self.refused(what, status, &answer));
         }
-        let init: Init = self.parse(what, &answer)?;
+        // Not `parse`: serde's message could quote a key from a malformed answer.
+        let init: Init = serde_json::from_slice(&answer).map_err(|_| VaultError::Unexpected {
+            addr: self.addr.clone(),
+            what: what.to_string(),
+            detail: "the answer does not have keys_base64 and root_token".into(),
+        })?;
         Ok((
             init.keys_base64.into_iter().map(SecretValue::new).collect(),
             SecretValue::new(init.root_token),
@@ -409,11 +425,8 @@ impl VaultClient {
             .http
             .post(format!("{}/v1/sys/storage/raft/snapshot-force", self.addr))
             .timeout(Duration::from_secs(300))
-            .body(snapshot);
-        let mut value = reqwest::header::HeaderValue::from_str(token.expose())
-            .map_err(|_| VaultError::Config("the Vault token is not a valid header".into()))?;
-        value.set_sensitive(true);
-        request = request.header("X-Vault-Token", value);
+            .body(snapshot)
+            .header("X-Vault-Token", token_header(token)?);
         if let Some(ns) = &self.namespace {
             request = request.header("X-Vault-Namespace", ns);
         }
@@ -451,9 +464,7 @@ impl VaultClient {
     ) -> Result<impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + use<>, VaultError>
     {
         let what = "GET sys/storage/raft/snapshot";
-        let mut value = reqwest::header::HeaderValue::from_str(token.expose())
-            .map_err(|_| VaultError::Config("the Vault token is not a valid header".into()))?;
-        value.set_sensitive(true);
+        let value = token_header(token)?;
         let mut request = self
             .http
             .get(format!("{}/v1/sys/storage/raft/snapshot", self.addr))

@@ -69,6 +69,16 @@ pub enum SnapshotError {
     /// The throwaway server for `verify` could not be run.
     #[error("the throwaway Vault for verifying: {0}")]
     Throwaway(String),
+    /// A step after the empty Vault was initialized failed: say what state it is left in.
+    #[error(
+        "{cause}; Vault at {addr} is now initialized with throwaway keys that were discarded: if it did not come up with the old cluster's data, wipe its storage and run the restore again"
+    )]
+    AfterInit {
+        /// The Vault.
+        addr: String,
+        /// What failed (in the message, not a source, so it is printed once).
+        cause: Box<SnapshotError>,
+    },
     /// `--keep 0`.
     #[error("--keep must be at least 1 (the newest snapshot is never deleted)")]
     KeepZero,
@@ -119,6 +129,23 @@ pub fn snapshot_name(now: std::time::SystemTime) -> String {
         rem % 60,
         since.subsec_millis()
     )
+}
+
+/// Whether `name` is one of ours: `vault-YYYYMMDDTHHMMSS.mmmZ.snap`.
+fn is_snapshot_name(name: &str) -> bool {
+    let Some(stamp) = name
+        .strip_prefix("vault-")
+        .and_then(|n| n.strip_suffix("Z.snap"))
+    else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    b.len() == 19
+        && b[8] == b'T'
+        && b[15] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit())
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
@@ -202,25 +229,33 @@ pub async fn push(
     let mut deleted = Vec::new();
     if let Some(keep) = keep {
         let dir = format!("{}/", prefix.key.trim_end_matches('/'));
-        let mut stamped: Vec<String> = s3
-            .list(&prefix.bucket, &format!("{dir}vault-"))
-            .await?
+        let listed = match s3.list(&prefix.bucket, &format!("{dir}vault-")).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!("retention skipped: listing {prefix} failed: {e}");
+                Vec::new()
+            }
+        };
+        let mut stamped: Vec<String> = listed
             .into_iter()
             .map(|o| o.key)
-            .filter(|key| {
-                let name = &key[dir.len()..];
-                name != LATEST && name.ends_with(".snap") && !name.contains('/')
-            })
+            .filter(|key| is_snapshot_name(&key[dir.len()..]) && *key != location.key)
             .collect();
         stamped.sort();
-        let excess = stamped.len().saturating_sub(keep);
+        // The one just pushed is kept whatever its name sorts as (a clock not yet set).
+        let excess = (stamped.len() + 1).saturating_sub(keep);
         for key in stamped.into_iter().take(excess) {
             let old = S3Location {
                 bucket: prefix.bucket.clone(),
                 key,
             };
-            s3.delete(&old).await?;
-            deleted.push(old.to_string());
+            match s3.delete(&old).await {
+                Ok(()) => deleted.push(old.to_string()),
+                Err(e) => {
+                    // The snapshot itself is safely stored: say so, do not fail the push.
+                    tracing::warn!("retention: could not delete {old}: {e}");
+                }
+            }
         }
     }
     Ok(Pushed {
@@ -266,32 +301,75 @@ pub async fn restore(
             actual,
         });
     }
+    if keys.len() < 2 {
+        // Checked before anything touches Vault: without the old keys the restored Vault
+        // could never be unsealed.
+        return Err(UnsealError::TooFewKeys {
+            have: keys.len(),
+            need: 2,
+            names: key_pattern.replace("{n}", "N"),
+        }
+        .into());
+    }
     let health = client.health().await?;
     if health.initialized {
         return Err(SnapshotError::NotEmpty(client.addr().to_string()));
     }
+    load_and_unseal(
+        client,
+        object.bytes,
+        &location,
+        keys,
+        key_pattern,
+        old_token,
+    )
+    .await
+    .map_err(|e| SnapshotError::AfterInit {
+        addr: client.addr().to_string(),
+        cause: Box::new(e),
+    })
+}
+
+/// The part of a restore that runs once the empty Vault has been initialized.
+async fn load_and_unseal(
+    client: &VaultClient,
+    snapshot: Vec<u8>,
+    location: &S3Location,
+    keys: &[(String, SecretValue)],
+    key_pattern: &str,
+    old_token: &SecretValue,
+) -> Result<Restored, SnapshotError> {
     // Throwaway keys and token, held only in memory, to get an active Vault to load into.
     // Shaped like the old cluster's seal (Shamir, its number of keys): with a single share
     // Vault keeps the key unsplit, and would then not take the old cluster's shares.
     let shares = (keys.len() as u32).max(2);
     let threshold = shares.min(3);
     let (temp_keys, temp_token) = client.init(shares, threshold).await?;
+    if temp_keys.len() < threshold as usize {
+        return Err(VaultError::Unexpected {
+            addr: client.addr().to_string(),
+            what: "PUT sys/init".into(),
+            detail: format!(
+                "{} key(s) returned for a threshold of {threshold} (an auto-unseal Vault?)",
+                temp_keys.len()
+            ),
+        }
+        .into());
+    }
     for key in &temp_keys[..threshold as usize] {
         client.submit_unseal_key(key).await?;
     }
     client.wait_active(ACTIVE_TIMEOUT).await?;
     tracing::info!("loading {location} into {}", client.addr());
-    let size = object.bytes.len();
-    client
-        .restore_snapshot_force(&temp_token, object.bytes)
-        .await?;
+    let size = snapshot.len();
+    client.restore_snapshot_force(&temp_token, snapshot).await?;
     wait_sealed(client).await?;
     let outcome = unseal(client, keys, key_pattern).await?;
     if !client.token_valid(old_token).await? {
         return Err(SnapshotError::OldTokenRefused);
     }
     Ok(Restored {
-        location,
+        location: location.clone(),
         size,
         keys_used: outcome.keys_submitted,
     })
@@ -361,5 +439,20 @@ mod tests {
         let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert!(snapshot_name(leap).starts_with("vault-20000229T"));
         assert!(snapshot_name(t) > epoch);
+    }
+
+    #[test]
+    fn retention_counts_only_our_names() {
+        assert!(is_snapshot_name(&snapshot_name(
+            std::time::SystemTime::now()
+        )));
+        for other in [
+            "vault-manual.snap",
+            "vault-latest.snap",
+            "vault-20261125T004412Z.snap",
+            "vault-2026112xT004412.345Z.snap",
+        ] {
+            assert!(!is_snapshot_name(other), "{other}");
+        }
     }
 }

@@ -66,7 +66,21 @@ impl Throwaway {
         let log_err = log
             .try_clone()
             .map_err(|e| format!("creating the server log: {e}"))?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(2) only, in the child between fork and exec. If tazhost dies
+            // without running Drop (SIGKILL), the server, which holds the restored secrets,
+            // is terminated with it.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .arg("server")
             .arg(format!("-config={}", config.display()))
             .env_clear()
