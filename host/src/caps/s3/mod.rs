@@ -134,16 +134,23 @@ impl S3Store {
         }
     }
 
-    /// Read a whole object.
-    pub async fn get(&self, location: &S3Location) -> Result<S3Object, S3Error> {
-        let out = self
-            .client
+    /// Send a GetObject; the body is the caller's to read.
+    async fn get_object(
+        &self,
+        location: &S3Location,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, S3Error> {
+        self.client
             .get_object()
             .bucket(&location.bucket)
             .key(&location.key)
             .send()
             .await
-            .map_err(|e| classify(e, location))?;
+            .map_err(|e| classify(e, location))
+    }
+
+    /// Read a whole object.
+    pub async fn get(&self, location: &S3Location) -> Result<S3Object, S3Error> {
+        let out = self.get_object(location).await?;
         let etag = out.e_tag().map(str::to_string);
         let version_id = out.version_id().map(str::to_string);
         let metadata = out

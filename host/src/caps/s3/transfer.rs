@@ -162,14 +162,7 @@ impl S3Store {
         location: &S3Location,
         progress: Progress,
     ) -> Result<ObjectReader, S3Error> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&location.bucket)
-            .key(&location.key)
-            .send()
-            .await
-            .map_err(|e| classify(e, location))?;
+        let out = self.get_object(location).await?;
         let etag = out.e_tag().map(str::to_string);
         let size = out.content_length().and_then(|n| u64::try_from(n).ok());
         progress.set_total(size);

@@ -136,19 +136,9 @@ impl VaultClient {
         path: &str,
     ) -> Result<BTreeMap<String, SecretValue>, VaultError> {
         let what = format!("GET {mount}/data/{path}");
-        let (status, body) = self
-            .send(
-                reqwest::Method::GET,
-                &format!("/v1/{mount}/data/{path}"),
-                Some(token),
-                None,
-            )
+        let json = self
+            .get_json(&what, &format!("/v1/{mount}/data/{path}"), token)
             .await?;
-        let body = zeroize::Zeroizing::new(body);
-        if status != 200 {
-            return Err(self.refused(&what, status, &body));
-        }
-        let json: serde_json::Value = self.parse(&what, &body)?;
         let Some(fields) = json["data"]["data"].as_object() else {
             return Err(VaultError::Unexpected {
                 addr: self.addr().to_string(),
@@ -176,20 +166,13 @@ impl VaultClient {
         token: &SecretValue,
         cap: Duration,
     ) -> Result<u64, VaultError> {
-        let what = "GET auth/token/lookup-self";
-        let (status, body) = self
-            .send(
-                reqwest::Method::GET,
+        let json = self
+            .get_json(
+                "GET auth/token/lookup-self",
                 "/v1/auth/token/lookup-self",
-                Some(token),
-                None,
+                token,
             )
             .await?;
-        let body = zeroize::Zeroizing::new(body);
-        if status != 200 {
-            return Err(self.refused(what, status, &body));
-        }
-        let json: serde_json::Value = self.parse(what, &body)?;
         let ttl = json["data"]["ttl"].as_u64().unwrap_or(0);
         let renewable = json["data"]["renewable"].as_bool().unwrap_or(false);
         if ttl == 0 || ttl >= RENEW_BELOW.as_secs() || !renewable {

@@ -279,6 +279,24 @@ impl VaultClient {
         })
     }
 
+    /// A GET that must answer 200 with JSON; the body is zeroized once parsed (it may hold
+    /// secrets: KV values, token details).
+    pub(super) async fn get_json(
+        &self,
+        what: &str,
+        path: &str,
+        token: &SecretValue,
+    ) -> Result<serde_json::Value, VaultError> {
+        let (status, body) = self
+            .send(reqwest::Method::GET, path, Some(token), None)
+            .await?;
+        let body = zeroize::Zeroizing::new(body);
+        if status != 200 {
+            return Err(self.refused(what, status, &body));
+        }
+        self.parse(what, &body)
+    }
+
     /// Health in every state (uninitialized, sealed, standby and active all answer 200 here).
     pub async fn health(&self) -> Result<Health, VaultError> {
         let what = "GET sys/health";
@@ -393,24 +411,6 @@ impl VaultClient {
             init.keys_base64.into_iter().map(SecretValue::new).collect(),
             SecretValue::new(init.root_token),
         ))
-    }
-
-    /// `GET sys/storage/raft/snapshot`: the whole snapshot (a gzip'd tar, encrypted by Vault's
-    /// barrier), in memory.
-    pub async fn snapshot(&self, token: &SecretValue) -> Result<Vec<u8>, VaultError> {
-        let what = "GET sys/storage/raft/snapshot";
-        let (status, body) = self
-            .send(
-                reqwest::Method::GET,
-                "/v1/sys/storage/raft/snapshot",
-                Some(token),
-                None,
-            )
-            .await?;
-        if status != 200 {
-            return Err(self.refused(what, status, &body));
-        }
-        Ok(body)
     }
 
     /// `POST sys/storage/raft/snapshot-force`: replace everything with `snapshot`, even one
