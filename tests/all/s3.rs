@@ -52,6 +52,20 @@ impl Estate {
         cmd
     }
 
+    /// Seal the test folder to `to` with the test passphrase.
+    fn seal_to(&self, to: &str) -> Output {
+        let (secrets, pass) = (self.p("secrets"), self.p("pass"));
+        self.run(&[
+            "secrets",
+            "seal",
+            s(&secrets),
+            "--to",
+            to,
+            "--passphrase-file",
+            s(&pass),
+        ])
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         let out = self.tazhost(args).output().unwrap();
         let text = output_text(&out);
@@ -74,15 +88,7 @@ const KEY: &str = "s3://tazlab-backup/tazpod/vault/vault.tar.aes";
 #[test]
 fn seal_to_s3_then_pull_and_open_and_the_aws_cli_agrees() {
     let e = Estate::new();
-    let seal = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        KEY,
-        "--passphrase-file",
-        s(&e.p("pass")),
-    ]);
+    let seal = e.seal_to(KEY);
     assert!(
         seal.status.success(),
         "{}\n{}",
@@ -172,15 +178,7 @@ fn sealing_over_an_existing_archive_is_a_conflict_unless_forced() {
 #[test]
 fn two_concurrent_rekeys_never_both_win_and_nothing_is_lost() {
     let e = Estate::new();
-    let seal = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        KEY,
-        "--passphrase-file",
-        s(&e.p("pass")),
-    ]);
+    let seal = e.seal_to(KEY);
     assert!(seal.status.success(), "{}", output_text(&seal));
     let start = || {
         e.tazhost(&[
@@ -301,15 +299,7 @@ fn a_large_archive_goes_up_in_parallel_parts_byte_for_byte_and_conditionally() {
     std::fs::write(e.p("secrets/vault/raft.snap"), &big).unwrap();
     let local = e.p("big.tar.aes");
     let pass = e.p("pass");
-    let seal = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        s(&local),
-        "--passphrase-file",
-        s(&pass),
-    ]);
+    let seal = e.seal_to(s(&local));
     assert!(seal.status.success(), "{}", output_text(&seal));
 
     let copy = e.run(&["secrets", "copy", s(&local), KEY]);
@@ -344,15 +334,7 @@ fn a_large_archive_goes_up_in_parallel_parts_byte_for_byte_and_conditionally() {
 
     // Sealing straight to S3 (multipart from the encryptor) opens to the same contents.
     let direct = "s3://tazlab-backup/direct.tar.aes";
-    let seal_s3 = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        direct,
-        "--passphrase-file",
-        s(&pass),
-    ]);
+    let seal_s3 = e.seal_to(direct);
     assert!(seal_s3.status.success(), "{}", output_text(&seal_s3));
     let shm = tempfile::tempdir_in("/dev/shm").unwrap();
     let pull = e.run(&[
@@ -404,15 +386,7 @@ fn on_a_versioned_bucket_rekey_keeps_the_previous_archive_as_an_older_version() 
         "Status=Enabled",
     ]);
     assert!(on.status.success(), "{}", output_text(&on));
-    let seal = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        KEY,
-        "--passphrase-file",
-        s(&e.p("pass")),
-    ]);
+    let seal = e.seal_to(KEY);
     assert!(seal.status.success(), "{}", output_text(&seal));
     let rekey = e.run(&[
         "secrets",
@@ -476,15 +450,7 @@ fn on_a_versioned_bucket_rekey_keeps_the_previous_archive_as_an_older_version() 
 #[test]
 fn slow_down_answers_are_retried_and_persistent_ones_are_reported() {
     let e = Estate::new();
-    let seal = e.run(&[
-        "secrets",
-        "seal",
-        s(&e.p("secrets")),
-        "--to",
-        KEY,
-        "--passphrase-file",
-        s(&e.p("pass")),
-    ]);
+    let seal = e.seal_to(KEY);
     assert!(seal.status.success(), "{}", output_text(&seal));
     let upstream: u16 = e.s3.endpoint().rsplit(':').next().unwrap().parse().unwrap();
     let list_through = |proxy: &FlakyProxy| {
