@@ -53,6 +53,21 @@ fn vault(bao: &OpenBao, args: &[&str], secrets: &[&str]) -> Output {
     out
 }
 
+/// `tazhost vault unseal` with the keys in `archive`.
+fn unseal_from(bao: &OpenBao, archive: &Path, pass: &Path, secrets: &[&str]) -> Output {
+    vault(
+        bao,
+        &[
+            "unseal",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+        secrets,
+    )
+}
+
 #[test]
 fn unseal_uses_the_archives_keys_and_status_tells_every_state() {
     let bao = OpenBao::start_unsealed();
@@ -114,17 +129,7 @@ fn wrong_or_too_few_keys_and_an_empty_server_are_refused_and_change_nothing() {
 
     let dir = tempfile::tempdir().unwrap();
     let (archive, pass) = archive_with(dir.path(), &their_keys);
-    let wrong = vault(
-        &ours,
-        &[
-            "unseal",
-            "--archive",
-            archive.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-        &secrets,
-    );
+    let wrong = unseal_from(&ours, &archive, &pass, &secrets);
     assert!(!wrong.status.success());
     let text = output_text(&wrong);
     assert!(text.contains("Vault refused the unseal keys"), "{text}");
@@ -135,17 +140,7 @@ fn wrong_or_too_few_keys_and_an_empty_server_are_refused_and_change_nothing() {
 
     let few_dir = tempfile::tempdir().unwrap();
     let (few, few_pass) = archive_with(few_dir.path(), &our_keys[..2]);
-    let too_few = vault(
-        &ours,
-        &[
-            "unseal",
-            "--archive",
-            few.to_str().unwrap(),
-            "--passphrase-file",
-            few_pass.to_str().unwrap(),
-        ],
-        &secrets,
-    );
+    let too_few = unseal_from(&ours, &few, &few_pass, &secrets);
     assert!(!too_few.status.success());
     assert!(
         output_text(&too_few).contains("needs 3 unseal keys and the archive holds 2"),
@@ -156,17 +151,7 @@ fn wrong_or_too_few_keys_and_an_empty_server_are_refused_and_change_nothing() {
     assert_eq!(status["progress"], 0, "nothing was submitted");
 
     let empty = OpenBao::start();
-    let uninit = vault(
-        &empty,
-        &[
-            "unseal",
-            "--archive",
-            archive.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-        &secrets,
-    );
+    let uninit = unseal_from(&empty, &archive, &pass, &secrets);
     assert!(!uninit.status.success());
     assert!(
         output_text(&uninit).contains("is not initialized"),

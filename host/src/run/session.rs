@@ -233,29 +233,15 @@ pub async fn resolve_secrets(
                 .clone()
                 .unwrap_or_else(|| format!("{}/bootstrap", config.cluster.name));
             let fields = config.vault_fields();
-            let read = bootstrap::read(
-                &client,
-                &token,
-                &vault.mount,
-                &path,
-                &fields,
-                folder.as_ref(),
-            )
-            .await;
-            let (values, origin) = match read {
+            let read = async |folder: Option<&SecretFolder>| {
+                bootstrap::read(&client, &token, &vault.mount, &path, &fields, folder).await
+            };
+            let (values, origin) = match read(folder.as_ref()).await {
                 Err(BootstrapError::NoFallback(_))
                     if folder.is_none() && config.archive.is_some() =>
                 {
                     folder = open_configured_archive(config, passphrase).await?;
-                    bootstrap::read(
-                        &client,
-                        &token,
-                        &vault.mount,
-                        &path,
-                        &fields,
-                        folder.as_ref(),
-                    )
-                    .await?
+                    read(folder.as_ref()).await?
                 }
                 other => other?,
             };
