@@ -33,13 +33,14 @@ fn inspect_shows_sha256_hosts_and_secrets() {
     let text = String::from_utf8_lossy(&out.stdout);
     use sha2::Digest;
     let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&path).unwrap()));
+    let contract = tazhost::runtime::CONTRACT_VERSION;
     for needle in [
         "name:      hetzner",
-        "contract:  tazlab:bootstrap@0.1.0",
+        &format!("contract:  tazlab:bootstrap@{contract}"),
         &format!("sha256:    {sha}"),
         "hosts:     https://api.hetzner.cloud",
         "secrets:   hcloud-token",
-        "tazlab:bootstrap/http@0.1.0",
+        &format!("tazlab:bootstrap/http@{contract}"),
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }

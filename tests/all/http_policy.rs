@@ -36,6 +36,7 @@ fn cap(granted: &[&str], endpoints: &[(&str, &str)], limits: HttpLimits) -> Http
         )]
         .into(),
         endpoints: HttpPolicy::parse_endpoints(endpoints.iter().map(|(a, b)| (a, b))).unwrap(),
+        tls: Vec::new(),
     };
     HttpCap::new(Arc::new(policy), Arc::new(secrets), limits)
 }

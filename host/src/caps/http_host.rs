@@ -16,6 +16,10 @@ impl wit::Host for CallState {
                 username: b.username_secret,
                 password: b.password_secret,
             },
+            wit::Credential::OciSignature(k) => CredentialRef::OciSignature {
+                key_id: k.key_id,
+                private_key: k.private_key_secret,
+            },
         });
         let outbound = OutboundRequest {
             method: req.method,
@@ -30,6 +34,7 @@ impl wit::Host for CallState {
         match result {
             Ok(r) => Ok(wit::Response {
                 status: r.status,
+                reason: r.reason,
                 headers: r.headers,
                 body: r.body,
             }),

@@ -2,7 +2,7 @@
 //! nothing else: an empty WASI (no files, environment, arguments or sockets), `http` under its
 //! policy, `secrets` by name, `crypto`, `log` (redacted) and `time.sleep`.
 
-mod crypto;
+pub mod crypto;
 pub mod http;
 mod http_host;
 mod log;

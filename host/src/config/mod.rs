@@ -129,6 +129,23 @@ pub struct GrantConfig {
     /// Origin rewrites: requests to the key origin are sent to the value origin.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
+    /// TLS trust pinned per origin (the one connected to, after any endpoint override), for
+    /// self-hosted APIs with their own certificates: `{ ca = "<secret>" }` or
+    /// `{ fingerprint = "AB:CD:…" }`.
+    #[serde(default)]
+    pub tls: BTreeMap<String, TlsGrantConfig>,
+}
+
+/// One origin's pinned TLS trust: exactly one of `ca` and `fingerprint`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsGrantConfig {
+    /// Name of a secret in `[secrets]` holding the CA certificate(s) in PEM (e.g. Proxmox's
+    /// `pve-root-ca.pem`, kept in the archive). Only that CA is trusted; names are still checked.
+    pub ca: Option<String>,
+    /// SHA-256 fingerprint of the server's certificate, as Proxmox shows it (`AB:CD:…`). Only
+    /// that certificate is accepted.
+    pub fingerprint: Option<String>,
 }
 
 /// One granted secret.
@@ -318,6 +335,29 @@ impl ClusterConfig {
                         "providers.{name}.grants names secret `{}`, which is not in [secrets]",
                         grant.name
                     ));
+                }
+            }
+            for (origin, tls) in &provider.grants.tls {
+                let at = format!("providers.{name}.grants.tls.\"{origin}\"");
+                crate::caps::http::OriginPattern::parse(origin)
+                    .ok()
+                    .and_then(|p| p.exact())
+                    .ok_or_else(|| {
+                        format!("{at}: the key must be one origin, scheme://host[:port]")
+                    })?;
+                match (&tls.ca, &tls.fingerprint) {
+                    (Some(ca), None) => {
+                        if !self.secrets.contains_key(ca) {
+                            return Err(format!(
+                                "{at}.ca names secret `{ca}`, which is not in [secrets]"
+                            ));
+                        }
+                    }
+                    (None, Some(fp)) => {
+                        crate::caps::http::TlsTrust::fingerprint(fp)
+                            .map_err(|e| format!("{at}.fingerprint: {e}"))?;
+                    }
+                    _ => return Err(format!("{at}: give exactly one of `ca` and `fingerprint`")),
                 }
             }
             if let Some(sha) = &provider.sha256

@@ -3,7 +3,10 @@
 use super::plan::{Plan, PoolPlan, diff, node_name};
 use crate::archive::files::{self, ArchiveLocation, Archives, FilesError};
 use crate::archive::{Contents, FolderLimits, SecretFolder};
-use crate::caps::http::{Allowlist, HttpLimits, HttpPolicy, PatternError, SecretGrant};
+use crate::caps::http::{
+    Allowlist, HttpLimits, HttpPolicy, Origin as HttpOrigin, OriginPattern, PatternError,
+    SecretGrant, TlsTrust,
+};
 use crate::caps::vault::bootstrap::{self, BootstrapError, Origin};
 use crate::caps::vault::{VaultClient, file_bytes_from_archive, file_from_archive};
 use crate::caps::{LogSink, PluginCaps};
@@ -71,6 +74,14 @@ pub enum RunError {
         provider: String,
         /// Parse error.
         source: PatternError,
+    },
+    /// A pinned TLS trust could not be used.
+    #[error("providers.{provider}.grants.tls: {message}")]
+    TlsGrant {
+        /// Provider key.
+        provider: String,
+        /// What is wrong (never the CA's content).
+        message: String,
     },
     /// A machine config file could not be read.
     #[error("pool `{pool}`: cannot read machine config {}: {source}", path.display())]
@@ -339,7 +350,7 @@ impl Session {
                     name: plugin.info().name.clone(),
                 });
             }
-            let policy = policy_for(key, provider, &plugin)?;
+            let policy = policy_for(key, provider, &plugin, &secrets)?;
             let http_limits = HttpLimits {
                 max_response_body: (config.limits.http_response_mib as usize) << 20,
                 ..HttpLimits::default()
@@ -539,6 +550,7 @@ fn policy_for(
     key: &str,
     provider: &ProviderConfig,
     plugin: &Plugin,
+    values: &SecretSet,
 ) -> Result<HttpPolicy, RunError> {
     let grant_err = |source| RunError::Grant {
         provider: key.to_string(),
@@ -561,12 +573,47 @@ fn policy_for(
         );
     }
     Ok(HttpPolicy {
-        declared_hosts: Allowlist::parse(&plugin.info().hosts).map_err(grant_err)?,
+        declared_hosts: Allowlist::parse_declared(&plugin.info().hosts).map_err(grant_err)?,
         granted_hosts,
         declared_secrets: plugin.info().secrets.iter().cloned().collect(),
         secrets,
         endpoints: HttpPolicy::parse_endpoints(&provider.grants.endpoints).map_err(grant_err)?,
+        tls: tls_for(key, provider, values)?,
     })
+}
+
+/// The operator's pinned TLS trust per origin (checked for shape when cluster.toml was loaded).
+fn tls_for(
+    key: &str,
+    provider: &ProviderConfig,
+    values: &SecretSet,
+) -> Result<Vec<(HttpOrigin, TlsTrust)>, RunError> {
+    let tls_err = |origin: &str, message: String| RunError::TlsGrant {
+        provider: key.to_string(),
+        message: format!("\"{origin}\": {message}"),
+    };
+    let mut pinned = Vec::new();
+    for (origin_text, grant) in &provider.grants.tls {
+        let origin = OriginPattern::parse(origin_text)
+            .ok()
+            .and_then(|p| p.exact())
+            .ok_or_else(|| tls_err(origin_text, "not one origin".into()))?;
+        let trust = match (&grant.ca, &grant.fingerprint) {
+            (Some(name), _) => {
+                let pem = values
+                    .get(name)
+                    .ok_or_else(|| tls_err(origin_text, format!("secret `{name}` has no value")))?;
+                TlsTrust::ca(pem.expose().as_bytes())
+                    .map_err(|e| tls_err(origin_text, format!("secret `{name}`: {e}")))?
+            }
+            (None, Some(fp)) => {
+                TlsTrust::fingerprint(fp).map_err(|e| tls_err(origin_text, e.to_string()))?
+            }
+            (None, None) => return Err(tls_err(origin_text, "no `ca` or `fingerprint`".into())),
+        };
+        pinned.push((origin, trust));
+    }
+    Ok(pinned)
 }
 
 fn read_machine_config(pool: &str, path: Option<&Path>) -> Result<SecretValue, RunError> {

@@ -200,7 +200,7 @@ fn check_info(info: &PluginInfo) -> Result<(), String> {
     if info.version.len() > 64 || info.hosts.len() > 64 || info.secrets.len() > 64 {
         return Err("version, hosts or secrets are too long".into());
     }
-    Allowlist::parse(&info.hosts).map_err(|e| e.to_string())?;
+    Allowlist::parse_declared(&info.hosts).map_err(|e| e.to_string())?;
     if info.secrets.iter().any(|s| s.is_empty() || s.len() > 128) {
         return Err("secret names must be 1-128 characters".into());
     }

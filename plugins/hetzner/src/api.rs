@@ -138,17 +138,7 @@ pub fn next_page(meta: &Option<Meta>, current: u64) -> Option<u64> {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use tazhost_sdk::http::percent_encode;
 
 /// Hetzner's label selector for "carries all these labels": `k1=v1,k2=v2`.
 pub fn label_selector(labels: &[(String, String)]) -> String {

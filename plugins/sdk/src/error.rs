@@ -86,9 +86,10 @@ pub fn is_success(status: u16) -> bool {
 ///
 /// `what` names the request, e.g. `GET https://api.hetzner.cloud/v1/servers` (already passed
 /// through [`redact_url`]). 429 and 5xx become `transient`, anything else `provider`; the
-/// message carries the API's own message when the body has one (see [`api_message`]).
-pub fn status_error(status: u16, body: &[u8], what: &str) -> Error {
-    let detail = match api_message(body) {
+/// message carries the API's own message when the body has one (see [`api_message`]), else the
+/// response's non-standard reason phrase (where Proxmox VE puts its errors).
+pub fn status_error(status: u16, reason: Option<&str>, body: &[u8], what: &str) -> Error {
+    let detail = match api_message(body).or_else(|| reason.map(clean).filter(|r| !r.is_empty())) {
         Some(m) => format!(": {m}"),
         None => String::new(),
     };
@@ -103,7 +104,7 @@ pub fn status_error(status: u16, body: &[u8], what: &str) -> Error {
 /// The human-readable message of an API error body, if there is one.
 ///
 /// Understands `{"error": {"message": "...", "code": "..."}}` (Hetzner; the code is appended in
-/// parentheses), `{"message": "..."}`, `{"error": "..."}` and `{"errors": [{"message": ...}]}`;
+/// parentheses), `{"message": "...", "code": "..."}` (OCI, likewise), `{"message": "..."}`, `{"error": "..."}` and `{"errors": [{"message": ...}]}`;
 /// otherwise the body itself when it is short printable text. The result is at most
 /// [`MAX_MESSAGE_CHARS`] characters with control characters replaced.
 pub fn api_message(body: &[u8]) -> Option<String> {
@@ -142,12 +143,26 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
         _ => {}
     }
     if let Some(m) = str_of(v, "message") {
-        return Some(m);
+        // OCI: `{"code": "NotAuthorizedOrNotFound", "message": "..."}`.
+        return Some(match str_of(v, "code") {
+            Some(c) => format!("{m} ({c})"),
+            None => m,
+        });
     }
-    v.get("errors")
-        .and_then(|e| e.as_array())
-        .and_then(|a| a.first())
-        .and_then(|first| str_of(first, "message").or_else(|| first.as_str().map(str::to_owned)))
+    match v.get("errors") {
+        // Proxmox VE: `{"errors": {"param": "what is wrong"}, "data": null}`.
+        Some(serde_json::Value::Object(by_param)) if !by_param.is_empty() => Some(
+            by_param
+                .iter()
+                .map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or("invalid")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(serde_json::Value::Array(list)) => list.first().and_then(|first| {
+            str_of(first, "message").or_else(|| first.as_str().map(str::to_owned))
+        }),
+        _ => None,
+    }
 }
 
 /// The Hetzner-style machine-readable error code (`{"error": {"code": "..."}}`), if any.
@@ -194,27 +209,27 @@ mod tests {
     #[test]
     fn statuses_map_to_variants() {
         assert!(matches!(
-            status_error(404, b"", "GET x"),
+            status_error(404, None, b"", "GET x"),
             Error::Provider(_)
         ));
         assert!(matches!(
-            status_error(422, b"", "GET x"),
+            status_error(422, None, b"", "GET x"),
             Error::Provider(_)
         ));
         assert!(matches!(
-            status_error(429, b"", "GET x"),
+            status_error(429, None, b"", "GET x"),
             Error::Transient(_)
         ));
         assert!(matches!(
-            status_error(500, b"", "GET x"),
+            status_error(500, None, b"", "GET x"),
             Error::Transient(_)
         ));
         assert!(matches!(
-            status_error(503, b"", "GET x"),
+            status_error(503, None, b"", "GET x"),
             Error::Transient(_)
         ));
         assert!(matches!(
-            status_error(302, b"", "GET x"),
+            status_error(302, None, b"", "GET x"),
             Error::Provider(_)
         ));
         assert!(is_retryable_status(599));
@@ -230,13 +245,43 @@ mod tests {
             Some("server name is already used (uniqueness_error)")
         );
         assert_eq!(api_error_code(body).as_deref(), Some("uniqueness_error"));
-        let err = status_error(409, body, "POST https://api.hetzner.cloud/v1/servers");
+        let err = status_error(409, None, body, "POST https://api.hetzner.cloud/v1/servers");
         assert_eq!(
             err,
             Error::Provider(
                 "POST https://api.hetzner.cloud/v1/servers: HTTP 409: server name is already used (uniqueness_error)"
                     .into()
             )
+        );
+    }
+
+    #[test]
+    fn oci_and_proxmox_error_shapes() {
+        assert_eq!(
+            api_message(br#"{"code":"NotAuthorizedOrNotFound","message":"no such instance"}"#)
+                .as_deref(),
+            Some("no such instance (NotAuthorizedOrNotFound)")
+        );
+        assert_eq!(
+            api_message(
+                br#"{"errors":{"memory":"value must be at least 16","cores":"bad"},"data":null}"#
+            )
+            .as_deref(),
+            Some("cores: bad; memory: value must be at least 16")
+        );
+        // PVE's message is in the status line; the body is only `{"data":null}`.
+        assert_eq!(
+            status_error(
+                500,
+                Some("VM 105 already running"),
+                br#"{"data":null}"#,
+                "POST x"
+            ),
+            Error::Transient("POST x: HTTP 500: VM 105 already running".into())
+        );
+        assert_eq!(
+            status_error(400, Some("bad\r\nthing"), b"", "POST x"),
+            Error::Provider("POST x: HTTP 400: bad  thing".into())
         );
     }
 

@@ -39,14 +39,28 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 use crate::bindings::tazlab::bootstrap::http as wit;
-use crate::error::{self, is_retryable_status, is_success, redact_url, status_error};
+use crate::error::{self, is_success, redact_url, status_error};
 use crate::retry::{RetryPolicy, parse_http_date, server_hint};
 use crate::{Error, log};
 
-pub use wit::{BasicSecret, Credential, PrefixedSecret, Response};
+pub use wit::{BasicSecret, Credential, OciSigningKey, PrefixedSecret, Response};
 
 /// Sends one request through the host, exactly once (no retries, any status is `Ok`).
 pub use wit::send as send_raw;
+
+/// Percent-encodes `s` for a URL path segment or query value: everything but ASCII letters,
+/// digits and `-._~` (RFC 3986 unreserved) is escaped.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 /// The value of header `name` (compared case-insensitively); the first one if repeated.
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -106,7 +120,8 @@ impl Request {
     }
 
     /// Adds a header. The host refuses `host`, `authorization`, `content-length`,
-    /// `transfer-encoding`, `connection` and `proxy-*`: use [`credential`](Self::credential).
+    /// `transfer-encoding`, `connection`, `date`, `x-content-sha256` and `proxy-*`: use
+    /// [`credential`](Self::credential).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.inner.headers.push((name.into(), value.into()));
         self
@@ -148,6 +163,29 @@ impl Request {
         self.credential(Credential::Bearer(secret_name.into()))
     }
 
+    /// Lets the host send `authorization: <prefix><value of secret>` (e.g. Proxmox's
+    /// `PVEAPIToken=USER@REALM!TOKENID=` followed by the token's secret).
+    pub fn prefixed(self, prefix: impl Into<String>, secret_name: impl Into<String>) -> Self {
+        self.credential(Credential::AuthorizationPrefix(PrefixedSecret {
+            prefix: prefix.into(),
+            secret: secret_name.into(),
+        }))
+    }
+
+    /// Lets the host sign the request as Oracle Cloud requires, with the private key held in
+    /// secret `private_key_secret`; `key_id` is `TENANCY_OCID/USER_OCID/KEY_FINGERPRINT`. The
+    /// host adds `date`, `x-content-sha256` and the signature itself, per attempt.
+    pub fn oci_signed(
+        self,
+        key_id: impl Into<String>,
+        private_key_secret: impl Into<String>,
+    ) -> Self {
+        self.credential(Credential::OciSignature(OciSigningKey {
+            key_id: key_id.into(),
+            private_key_secret: private_key_secret.into(),
+        }))
+    }
+
     /// Uses this retry policy instead of [`RetryPolicy::default`].
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
@@ -187,7 +225,7 @@ impl Request {
         loop {
             let result = wit::send(&self.inner);
             let retryable = match &result {
-                Ok(resp) => is_retryable_status(resp.status),
+                Ok(resp) => self.policy.retries_status(resp.status),
                 Err(Error::Transient(_)) => true,
                 Err(_) => false,
             };
@@ -202,7 +240,8 @@ impl Request {
                 };
                 return Err(match result {
                     Ok(resp) => {
-                        let e = status_error(resp.status, &resp.body, &what);
+                        let e =
+                            status_error(resp.status, resp.reason.as_deref(), &resp.body, &what);
                         error::transient(format!("{}{tries}", error::message(&e)))
                     }
                     Err(e) => error::transient(format!("{what}: {}{tries}", error::message(&e))),
@@ -252,7 +291,12 @@ impl Request {
         if is_success(resp.status) {
             Ok(resp)
         } else {
-            Err(status_error(resp.status, &resp.body, what))
+            Err(status_error(
+                resp.status,
+                resp.reason.as_deref(),
+                &resp.body,
+                what,
+            ))
         }
     }
 
@@ -369,6 +413,7 @@ mod tests {
     fn error_for_status_maps() {
         let resp = |status| Response {
             status,
+            reason: None,
             headers: vec![],
             body: br#"{"error":{"code":"not_found","message":"no such server"}}"#.to_vec(),
         };
@@ -384,6 +429,7 @@ mod tests {
         assert!(matches!(
             Response {
                 status: 200,
+                reason: None,
                 headers: vec![],
                 body: b"nope".to_vec()
             }

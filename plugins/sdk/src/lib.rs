@@ -106,11 +106,11 @@ pub use bindings::tazlab::bootstrap::crypto;
 /// The raw host sleep (`time::sleep(millis)`, at most 60 s per call); see also [`sleep`].
 pub use bindings::tazlab::bootstrap::time;
 
-/// The contract version these bindings were generated from (`tazlab:bootstrap@0.1.0`).
+/// The contract version these bindings were generated from (`tazlab:bootstrap@0.2.0`).
 ///
 /// Return it as [`PluginInfo::contract`]: the host refuses plugins built against another major
 /// version (another minor version while the major is 0).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Builds the answer of `describe` with [`CONTRACT_VERSION`] as the contract.
 ///

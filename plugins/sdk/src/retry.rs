@@ -19,6 +19,10 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Longest single wait, whatever the backoff or the server's hint says.
     pub max_delay: Duration,
+    /// Whether a plain `500 Internal Server Error` is retried. Most cloud APIs use it for
+    /// passing faults; Proxmox VE uses it for definite refusals ("VM 105 already running"), so
+    /// its plugin turns this off (502, 503, 504 and 429 are retried either way).
+    pub retry_internal_error: bool,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +32,7 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            retry_internal_error: true,
         }
     }
 }
@@ -39,7 +44,13 @@ impl RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::ZERO,
             max_delay: Duration::ZERO,
+            retry_internal_error: false,
         }
+    }
+
+    /// Whether an answer with this status is worth another attempt under this policy.
+    pub fn retries_status(&self, status: u16) -> bool {
+        crate::error::is_retryable_status(status) && (status != 500 || self.retry_internal_error)
     }
 
     /// Whether another attempt may follow attempt number `attempt` (1-based).
@@ -156,6 +167,20 @@ fn days_since_epoch(year: i64, month: u32, day: u32) -> i64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn internal_errors_can_be_left_alone() {
+        let pve = RetryPolicy {
+            retry_internal_error: false,
+            ..RetryPolicy::default()
+        };
+        assert!(!pve.retries_status(500));
+        for status in [429, 502, 503, 504] {
+            assert!(pve.retries_status(status), "{status}");
+        }
+        assert!(RetryPolicy::default().retries_status(500));
+        assert!(!RetryPolicy::default().retries_status(404));
+    }
+
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -166,6 +191,7 @@ mod tests {
     #[test]
     fn backoff_doubles_and_caps() {
         let p = RetryPolicy {
+            retry_internal_error: true,
             max_attempts: 10,
             base_delay: Duration::from_millis(1000),
             max_delay: Duration::from_millis(5000),
@@ -194,6 +220,7 @@ mod tests {
         assert!(!p.may_retry(5));
         assert!(!RetryPolicy::none().may_retry(1));
         let zero = RetryPolicy {
+            retry_internal_error: true,
             max_attempts: 0,
             ..RetryPolicy::default()
         };

@@ -15,6 +15,7 @@ pub fn workspace() -> PathBuf {
 /// Paths of the plugins built for the tests.
 pub struct Plugins {
     pub hetzner: PathBuf,
+    pub oci: PathBuf,
     pub misbehave: PathBuf,
     pub foreign_import: PathBuf,
     pub wrong_major: PathBuf,
@@ -31,7 +32,7 @@ pub fn plugins() -> &'static Plugins {
         let status = Command::new(cargo)
             .current_dir(&root)
             .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "plugin"])
-            .args(["-p", "hetzner", "-p", "hostile-misbehave"])
+            .args(["-p", "hetzner", "-p", "oci", "-p", "hostile-misbehave"])
             .args(["-p", "hostile-foreign-import", "-p", "hostile-wrong-major"])
             .arg("--target-dir")
             .arg(&target_dir)
@@ -49,6 +50,7 @@ pub fn plugins() -> &'static Plugins {
         let out = target_dir.join("wasm32-wasip2/plugin");
         Plugins {
             hetzner: out.join("hetzner.wasm"),
+            oci: out.join("oci.wasm"),
             misbehave: out.join("hostile_misbehave.wasm"),
             foreign_import: out.join("hostile_foreign_import.wasm"),
             wrong_major: out.join("hostile_wrong_major.wasm"),

@@ -4,6 +4,10 @@
 //! (but not the domain itself, and `*.x.com` never matches `evilx.com`). A missing port means the
 //! scheme's default. Paths, queries and user info are refused in entries. An empty list allows
 //! nothing. A URL is allowed for a plugin only if an entry of BOTH lists matches it.
+//!
+//! A plugin (never an operator) may declare `scheme://*`: any host on any port of that scheme.
+//! That is how a plugin for a self-hosted API (Proxmox VE) says "wherever the operator points
+//! me"; the operator's grant, which must name hosts, is then the only gate.
 
 use super::origin::{Origin, OriginHost, Scheme, parse_url};
 use std::fmt;
@@ -26,6 +30,8 @@ enum HostPattern {
     Exact(OriginHost),
     /// `*.suffix`: matches names ending in `.suffix`.
     Subdomains(String),
+    /// `*` alone: any host, any port (plugin declarations only).
+    Any,
 }
 
 /// An entry could not be parsed.
@@ -47,6 +53,16 @@ impl OriginPattern {
             .split_once("://")
             .ok_or_else(|| err("missing scheme"))?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest == "*" {
+            let (_, origin) = parse_url(&format!("{scheme_text}://any.invalid/"))
+                .map_err(|e| err(&e.to_string()))?;
+            return Ok(Self {
+                scheme: origin.scheme,
+                host: HostPattern::Any,
+                port: 0,
+                text: entry.to_string(),
+            });
+        }
         if rest.contains(['/', '?', '#']) {
             return Err(err("paths and queries are not allowed"));
         }
@@ -87,10 +103,12 @@ impl OriginPattern {
 
     /// Whether `origin` matches this entry.
     pub fn matches(&self, origin: &Origin) -> bool {
-        if self.scheme != origin.scheme || self.port != origin.port {
+        if self.scheme != origin.scheme {
             return false;
         }
         match (&self.host, &origin.host) {
+            (HostPattern::Any, _) => true,
+            _ if self.port != origin.port => false,
             (HostPattern::Exact(h), host) => h == host,
             (HostPattern::Subdomains(suffix), OriginHost::Domain(name)) => name
                 .strip_suffix(suffix.as_str())
@@ -107,8 +125,13 @@ impl OriginPattern {
                 host: h.clone(),
                 port: self.port,
             }),
-            HostPattern::Subdomains(_) => None,
+            HostPattern::Subdomains(_) | HostPattern::Any => None,
         }
+    }
+
+    /// Whether this entry is `scheme://*`.
+    pub fn is_any(&self) -> bool {
+        self.host == HostPattern::Any
     }
 }
 
@@ -125,8 +148,21 @@ pub struct Allowlist {
 }
 
 impl Allowlist {
-    /// Parse every entry; the first bad one is the error.
+    /// Parse an operator's list (grants, endpoint overrides); the first bad entry is the error.
+    /// `scheme://*` is refused: an operator names the hosts they grant.
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, PatternError> {
+        let list = Self::parse_declared(entries)?;
+        if let Some(any) = list.entries.iter().find(|e| e.is_any()) {
+            return Err(PatternError {
+                entry: any.text.clone(),
+                reason: "a grant must name its hosts; `*` alone is for plugin declarations".into(),
+            });
+        }
+        Ok(list)
+    }
+
+    /// Parse a plugin's declared hosts, where `scheme://*` is allowed.
+    pub fn parse_declared<S: AsRef<str>>(entries: &[S]) -> Result<Self, PatternError> {
         let entries = entries
             .iter()
             .map(|e| OriginPattern::parse(e.as_ref()))
@@ -164,6 +200,25 @@ mod tests {
     fn allowed(entry: &str, url: &str) -> bool {
         let (_, origin) = parse_url(url).unwrap();
         OriginPattern::parse(entry).unwrap().matches(&origin)
+    }
+
+    #[test]
+    fn any_host_is_for_declarations_only() {
+        let declared = Allowlist::parse_declared(&["https://*"]).unwrap();
+        for url in [
+            "https://pve.lan:8006/api2/json",
+            "https://10.0.0.5/",
+            "https://[::1]:8443/",
+        ] {
+            let (_, origin) = parse_url(url).unwrap();
+            assert!(declared.allows(&origin), "{url}");
+        }
+        let (_, plain) = parse_url("http://pve.lan:8006/").unwrap();
+        assert!(!declared.allows(&plain), "the scheme still has to match");
+        assert!(declared.exact_only().entries().is_empty());
+        let err = Allowlist::parse(&["https://*"]).unwrap_err();
+        assert!(err.to_string().contains("must name its hosts"), "{err}");
+        assert!(OriginPattern::parse("https://*:8006").is_err());
     }
 
     #[test]
@@ -234,7 +289,6 @@ mod tests {
             "https://api.hetzner.cloud/v1",
             "https://user@api.hetzner.cloud",
             "ftp://x.example",
-            "https://*",
             "https://*.com",
             "https://a*.example.com",
             "https://*.127.0.0.1",

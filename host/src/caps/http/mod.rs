@@ -10,8 +10,10 @@ mod allowlist;
 mod origin;
 mod policy;
 pub(crate) mod send;
+mod tls;
 
 pub use allowlist::{Allowlist, OriginPattern, PatternError};
 pub use origin::{Origin, OriginError, is_internal, parse_url};
 pub use policy::{HttpPolicy, PolicyError, SecretGrant};
 pub use send::{CredentialRef, HttpCap, HttpError, HttpLimits, InboundResponse, OutboundRequest};
+pub use tls::{TlsTrust, TlsTrustError, format_fingerprint};

@@ -29,6 +29,8 @@ pub struct HttpPolicy {
     /// Operator-given rewrites: requests to the first origin are sent to the second
     /// (a fake API in tests and CI, a regional endpoint, a proxy).
     pub endpoints: Vec<(Origin, Origin)>,
+    /// Operator-pinned TLS trust, by the origin connected to (after any endpoint override).
+    pub tls: Vec<(Origin, super::tls::TlsTrust)>,
 }
 
 /// A policy decision against a request. Messages name origins only: never paths, queries, user
@@ -112,6 +114,14 @@ impl HttpPolicy {
             logical,
             internal_ok,
         })
+    }
+
+    /// The TLS trust the operator pinned for connections to `origin`, if any.
+    pub fn tls_trust(&self, origin: &Origin) -> Option<&super::tls::TlsTrust> {
+        self.tls
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, trust)| trust)
     }
 
     /// The secret `name` may be attached to a request for `origin`.
@@ -222,6 +232,7 @@ mod tests {
                 &"http://127.0.0.1:4000".to_string(),
             )])
             .unwrap(),
+            tls: Vec::new(),
         }
     }
 

@@ -2,10 +2,13 @@
 
 use super::origin::{OriginHost, is_internal, origin_of};
 use super::policy::{HttpPolicy, PolicyError};
+use super::tls::TlsTrust;
+use crate::caps::crypto::oci_signature::{self, RequestParts, SigningKey};
 use crate::secrets::{SecretSet, SecretValue};
 use base64::Engine as _;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Size and time limits of the http capability. Defaults are generous for cloud APIs and small
@@ -61,6 +64,13 @@ pub enum CredentialRef {
         /// Secret holding the password.
         password: String,
     },
+    /// An OCI request signature made with a private key held by the host.
+    OciSignature {
+        /// `TENANCY/USER/FINGERPRINT`.
+        key_id: String,
+        /// Secret holding the PEM private key.
+        private_key: String,
+    },
 }
 
 /// A request as the plugin gave it.
@@ -83,6 +93,8 @@ pub struct OutboundRequest {
 pub struct InboundResponse {
     /// Status code.
     pub status: u16,
+    /// A non-standard reason phrase (capped, control characters replaced).
+    pub reason: Option<String>,
     /// Headers, names lower case.
     pub headers: Vec<(String, String)>,
     /// Body.
@@ -106,17 +118,30 @@ impl From<PolicyError> for HttpError {
     }
 }
 
-/// A credential ready to send: the header value, and the secret values in it (to spot echoes).
+/// A credential ready to send, and the secret values in it (to spot echoes).
 struct Credential {
-    header: SecretValue,
+    kind: Attach,
     raw: Vec<SecretValue>,
+}
+
+/// How a credential goes onto the request.
+enum Attach {
+    /// A fixed `authorization` value.
+    Header(SecretValue),
+    /// A signature computed for each request as sent (redirect hops included).
+    OciSignature { key: SigningKey, key_id: String },
 }
 
 impl Credential {
     /// Byte strings that must not come back in a response. Secrets shorter than the redaction
     /// minimum are skipped, as in the redactor: they would match by chance.
     fn needles(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.header.expose())
+        let header = match &self.kind {
+            Attach::Header(h) => Some(h.expose()),
+            Attach::OciSignature { .. } => None,
+        };
+        header
+            .into_iter()
             .chain(self.raw.iter().map(SecretValue::expose))
             .filter(|n| n.len() >= crate::secrets::MIN_REDACTED_LEN)
     }
@@ -137,9 +162,14 @@ const RESERVED_HEADERS: &[&str] = &[
     "forwarded",
     "x-forwarded-for",
     "x-forwarded-host",
+    "date",
+    "x-content-sha256",
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+/// Longest `authorization-prefix` prefix (`PVEAPIToken=USER@REALM!TOKENID=` fits easily).
+const MAX_PREFIX: usize = 256;
 
 /// The http capability of one plugin.
 #[derive(Clone)]
@@ -150,6 +180,8 @@ pub struct HttpCap {
     /// Built on the first request: building a TLS client costs milliseconds, and most plugin
     /// calls (`describe`, `validate`) never send one.
     clients: Arc<OnceLock<Result<Clients, String>>>,
+    /// Clients for origins whose TLS trust the operator pinned, by origin and internal_ok.
+    pinned: Arc<Mutex<HashMap<(super::Origin, bool), reqwest::Client>>>,
 }
 
 /// The two clients of a plugin.
@@ -176,30 +208,58 @@ impl HttpCap {
             secrets,
             limits,
             clients: Arc::default(),
+            pinned: Arc::default(),
         }
     }
 
-    fn client(&self, internal_ok: bool) -> Result<&reqwest::Client, HttpError> {
+    fn build_client(
+        &self,
+        internal_ok: bool,
+        trust: Option<&TlsTrust>,
+    ) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.limits.request_timeout)
+            .connect_timeout(Duration::from_secs(15))
+            .dns_resolver(Arc::new(GuardedResolver { internal_ok }))
+            .user_agent(concat!("tazhost/", env!("CARGO_PKG_VERSION")))
+            .no_proxy();
+        if let Some(trust) = trust {
+            builder = trust.configure(builder)?;
+        }
+        builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))
+    }
+
+    /// The client for a request to `dest`: one that trusts only the operator's pin for that
+    /// origin if there is one, else the shared one that trusts the system roots.
+    fn client(
+        &self,
+        internal_ok: bool,
+        dest: &super::Origin,
+    ) -> Result<reqwest::Client, HttpError> {
+        if let Some(trust) = self.policy.tls_trust(dest) {
+            let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+            let key = (dest.clone(), internal_ok);
+            if let Some(client) = pinned.get(&key) {
+                return Ok(client.clone());
+            }
+            let client = self
+                .build_client(internal_ok, Some(trust))
+                .map_err(HttpError::Transient)?;
+            pinned.insert(key, client.clone());
+            return Ok(client);
+        }
         let clients = self.clients.get_or_init(|| {
-            let build = |internal_ok: bool| {
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .timeout(self.limits.request_timeout)
-                    .connect_timeout(Duration::from_secs(15))
-                    .dns_resolver(Arc::new(GuardedResolver { internal_ok }))
-                    .user_agent(concat!("tazhost/", env!("CARGO_PKG_VERSION")))
-                    .no_proxy()
-                    .build()
-                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
-            };
             Ok(Clients {
-                public: build(false)?,
-                operator: build(true)?,
+                public: self.build_client(false, None)?,
+                operator: self.build_client(true, None)?,
             })
         });
         match clients {
-            Ok(c) if internal_ok => Ok(&c.operator),
-            Ok(c) => Ok(&c.public),
+            Ok(c) if internal_ok => Ok(c.operator.clone()),
+            Ok(c) => Ok(c.public.clone()),
             Err(e) => Err(HttpError::Transient(e.clone())),
         }
     }
@@ -228,13 +288,46 @@ impl HttpCap {
             {
                 return Err(PolicyError::Internal(dest).into());
             }
-            let client = self.client(route.internal_ok)?;
+            let client = self.client(route.internal_ok, &dest)?;
             let mut builder = client.request(method.clone(), url.clone());
             for (name, value) in &req.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
-            if let Some(value) = &auth {
-                builder = builder.header(reqwest::header::AUTHORIZATION, value.header.expose());
+            match auth.as_ref().map(|a| &a.kind) {
+                Some(Attach::Header(value)) => {
+                    builder = builder.header(reqwest::header::AUTHORIZATION, value.expose());
+                }
+                Some(Attach::OciSignature { key, key_id }) => {
+                    if body.is_none() && oci_signature::has_body(method.as_str()) {
+                        // Signed as `content-length: 0`; make sure that is what goes out.
+                        body = Some(Vec::new());
+                    }
+                    let content_type = req
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                        .map(|(_, v)| v.as_str());
+                    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+                    let signed = oci_signature::sign(
+                        key,
+                        key_id,
+                        RequestParts {
+                            method: method.as_str(),
+                            url: &url,
+                            content_type,
+                            body: body.as_deref(),
+                            date: &date,
+                        },
+                    )
+                    .map_err(|e| HttpError::Denied(e.to_string()))?;
+                    for (name, value) in signed.headers {
+                        if name == "content-type" && content_type.is_some() {
+                            continue;
+                        }
+                        builder = builder.header(name, value);
+                    }
+                }
+                None => {}
             }
             if let Some(b) = &body {
                 builder = builder.body(b.clone());
@@ -343,7 +436,7 @@ impl HttpCap {
                 format!("Bearer {}", value(name)?)
             }
             CredentialRef::Prefixed { prefix, secret } => {
-                if prefix.len() > 64 || prefix.contains(['\r', '\n']) {
+                if prefix.len() > MAX_PREFIX || prefix.chars().any(char::is_control) {
                     return Err(HttpError::Denied("credential prefix is invalid".into()));
                 }
                 raw.push(SecretValue::new(value(secret)?.to_string()));
@@ -358,6 +451,22 @@ impl HttpCap {
                     base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
                 )
             }
+            CredentialRef::OciSignature {
+                key_id,
+                private_key,
+            } => {
+                let pem = value(private_key)?;
+                let key =
+                    SigningKey::from_pem(pem).map_err(|e| HttpError::Denied(e.to_string()))?;
+                raw.push(SecretValue::new(pem.to_string()));
+                return Ok(Credential {
+                    kind: Attach::OciSignature {
+                        key,
+                        key_id: key_id.clone(),
+                    },
+                    raw,
+                });
+            }
         };
         if reqwest::header::HeaderValue::from_str(&header).is_err() {
             return Err(HttpError::Denied(
@@ -365,7 +474,7 @@ impl HttpCap {
             ));
         }
         Ok(Credential {
-            header: SecretValue::new(header),
+            kind: Attach::Header(SecretValue::new(header)),
             raw,
         })
     }
@@ -382,6 +491,10 @@ impl HttpCap {
             )));
         }
         let status = resp.status().as_u16();
+        let reason = resp
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| clean_reason(r.as_bytes()));
         let headers = resp
             .headers()
             .iter()
@@ -407,6 +520,7 @@ impl HttpCap {
         }
         Ok(InboundResponse {
             status,
+            reason,
             headers,
             body,
         })
@@ -425,12 +539,30 @@ fn refuse_echo(
         .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
         .collect();
     let echoes = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
-    if echoes(&response.body) || response.headers.iter().any(|(_, v)| echoes(v.as_bytes())) {
+    if echoes(&response.body)
+        || response.headers.iter().any(|(_, v)| echoes(v.as_bytes()))
+        || response
+            .reason
+            .as_deref()
+            .is_some_and(|r| echoes(r.as_bytes()))
+    {
         return Err(HttpError::Denied(format!(
             "the response from {dest} contains the credential the host attached; refused so that the plugin never sees it"
         )));
     }
     Ok(())
+}
+
+/// Longest reason phrase passed on.
+const MAX_REASON: usize = 1024;
+
+/// A reason phrase as text a plugin can show: lossy UTF-8, control characters replaced, capped.
+fn clean_reason(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_REASON)
+        .collect()
 }
 
 /// An error message for a failed send that names the origin and the kind of failure only

@@ -1,4 +1,7 @@
-//! The `crypto` capability: randomness and hashing done by the host.
+//! The `crypto` capability: randomness and hashing done by the host, and request signatures made
+//! with keys that never leave it.
+
+pub mod oci_signature;
 
 use super::CallState;
 use crate::runtime::bindings::tazlab::bootstrap::crypto as wit;
