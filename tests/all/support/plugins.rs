@@ -16,6 +16,7 @@ pub fn workspace() -> PathBuf {
 pub struct Plugins {
     pub hetzner: PathBuf,
     pub oci: PathBuf,
+    pub proxmox: PathBuf,
     pub misbehave: PathBuf,
     pub foreign_import: PathBuf,
     pub wrong_major: PathBuf,
@@ -32,7 +33,8 @@ pub fn plugins() -> &'static Plugins {
         let status = Command::new(cargo)
             .current_dir(&root)
             .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "plugin"])
-            .args(["-p", "hetzner", "-p", "oci", "-p", "hostile-misbehave"])
+            .args(["-p", "hetzner", "-p", "oci", "-p", "proxmox"])
+            .args(["-p", "hostile-misbehave"])
             .args(["-p", "hostile-foreign-import", "-p", "hostile-wrong-major"])
             .arg("--target-dir")
             .arg(&target_dir)
@@ -51,6 +53,7 @@ pub fn plugins() -> &'static Plugins {
         Plugins {
             hetzner: out.join("hetzner.wasm"),
             oci: out.join("oci.wasm"),
+            proxmox: out.join("proxmox.wasm"),
             misbehave: out.join("hostile_misbehave.wasm"),
             foreign_import: out.join("hostile_foreign_import.wasm"),
             wrong_major: out.join("hostile_wrong_major.wasm"),

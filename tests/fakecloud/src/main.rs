@@ -19,7 +19,9 @@ use fakecloud::hetzner::{FakeHetzner, Options};
         stdout is the base URL (e.g. http://127.0.0.1:40123); the fake then serves until \
         it receives SIGINT (Ctrl-C) or SIGTERM. All state is in memory and is lost when \
         it stops.\n\n\
-        Fakes: hetzner. Planned: proxmox, oci, tailscale."
+        The proxmox fake serves HTTPS with a fresh self-signed certificate and prints its \
+        SHA-256 fingerprint on the second line.\n\n\
+        Fakes: hetzner, proxmox, oci. Planned: tailscale."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +32,10 @@ struct Cli {
 enum Command {
     /// Fake Hetzner Cloud API: servers and actions under /v1 (SDK endpoint: BASE_URL/v1)
     Hetzner(HetznerArgs),
+    /// Fake Proxmox VE API over HTTPS: /api2/json (nextid, qemu clone/config/start/delete, tasks)
+    Proxmox(fakecloud::proxmox::cli::ProxmoxArgs),
+    /// Fake OCI Core Services API: /20160918/instances, accepting only requests signed with one key
+    Oci(fakecloud::oci::cli::OciArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +61,8 @@ struct HetznerArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Hetzner(args) => hetzner(args).await,
+        Command::Proxmox(args) => fakecloud::proxmox::cli::serve(args).await,
+        Command::Oci(args) => fakecloud::oci::cli::serve(args).await,
     }
 }
 
@@ -75,25 +83,7 @@ async fn hetzner(args: HetznerArgs) -> anyhow::Result<()> {
         "fakecloud: hetzner fake at {}/v1; stop with Ctrl-C or SIGTERM",
         running.base_url()
     );
-    until_signal().await?;
+    fakecloud::until_signal().await?;
     running.stop().await;
-    Ok(())
-}
-
-/// Returns on SIGINT or SIGTERM.
-async fn until_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot watch Ctrl-C")?;
     Ok(())
 }

@@ -1,0 +1,3 @@
+//! Fake proxmox API: being written (issue 6).
+
+pub mod cli;
