@@ -573,6 +573,17 @@ fn describe_send_error(e: &reqwest::Error, dest: &super::Origin) -> HttpError {
         if let Some(internal) = s.downcast_ref::<InternalAddress>() {
             return HttpError::Denied(format!("{dest}: {internal}"));
         }
+        let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(tls) = tls {
+            // Retrying will not make a certificate trusted: say so, and how to fix it.
+            return HttpError::Denied(format!(
+                "{dest}: TLS refused: {tls}; for a self-signed API, pin its CA or certificate fingerprint in the provider's grants.tls"
+            ));
+        }
         source = s.source();
     }
     let kind = if e.is_timeout() {
