@@ -15,7 +15,10 @@ async fn every_example_loads_and_its_plugin_accepts_its_config() {
         ("oci", &plugins().oci),
         ("proxmox", &plugins().proxmox),
     ] {
-        let path = workspace().join("examples").join(example).join("cluster.toml");
+        let path = workspace()
+            .join("examples")
+            .join(example)
+            .join("cluster.toml");
         let config = ClusterConfig::load(&path).unwrap_or_else(|e| panic!("{example}: {e}"));
         assert!(config.providers.contains_key(example), "{example}");
         assert!(!config.pools.is_empty(), "{example}");
@@ -32,7 +35,11 @@ async fn every_example_loads_and_its_plugin_accepts_its_config() {
             LogSink::Tracing,
         ));
         loaded
-            .validate(caps, &Limits::default(), &config.provider_config_json(example))
+            .validate(
+                caps,
+                &Limits::default(),
+                &config.provider_config_json(example),
+            )
             .await
             .unwrap_or_else(|e| panic!("{example}: {e}"));
     }

@@ -6,20 +6,6 @@ use crate::support::*;
 use fakecloud::hetzner::{FakeHetzner, Options};
 use std::time::Duration;
 
-/// The Python with `hcloud` installed: `$TAZHOST_PYTHON`, else the workspace's `.venv` that
-/// scripts/test creates.
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("TAZHOST_PYTHON") {
-        return p.into();
-    }
-    let venv = workspace().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with hcloud: run scripts/test (it creates .venv with tests/sdk/requirements.txt) or set TAZHOST_PYTHON"
-    );
-    venv
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_hcloud_sdk_agrees_with_the_fake() {
     let token = "sdk-check-token-41b7";

@@ -14,6 +14,7 @@ mod hostile;
 mod http_policy;
 mod leaks;
 mod oci;
+mod oci_signing_sdk;
 mod s3;
 mod secrets;
 mod vault;

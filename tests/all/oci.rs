@@ -3,7 +3,7 @@
 //! names it.
 
 use crate::support::*;
-use fakecloud::oci::{Fault, FakeOci, Options, Running};
+use fakecloud::oci::{FakeOci, Fault, Options, Running};
 use std::process::Output;
 use std::time::Duration;
 
@@ -25,9 +25,14 @@ async fn fake_with_key(public_key: &str) -> Running {
         terminate_duration: Duration::from_millis(300),
         ..Options::default()
     };
-    FakeOci::start("127.0.0.1:0".parse().unwrap(), key_id(), public_key, options)
-        .await
-        .expect("fake OCI starts")
+    FakeOci::start(
+        "127.0.0.1:0".parse().unwrap(),
+        key_id(),
+        public_key,
+        options,
+    )
+    .await
+    .expect("fake OCI starts")
 }
 
 fn cluster(fake: &Running, count: u32) -> ClusterDir {
@@ -137,7 +142,10 @@ async fn run_twice_creates_each_instance_once_and_destroy_terminates_them() {
     for i in &instances {
         assert!(stdout.contains(&i.display_name), "{stdout}");
         if let Some(ip) = &i.public_ip {
-            assert!(stdout.contains(ip.as_str()), "the node's address is reported: {stdout}");
+            assert!(
+                stdout.contains(ip.as_str()),
+                "the node's address is reported: {stdout}"
+            );
         }
     }
 
@@ -152,7 +160,10 @@ async fn run_twice_creates_each_instance_once_and_destroy_terminates_them() {
     let mut after: Vec<String> = live(&fake).iter().map(|i| i.id.clone()).collect();
     before.sort();
     after.sort();
-    assert_eq!(before, after, "a rerun must not launch or replace instances");
+    assert_eq!(
+        before, after,
+        "a rerun must not launch or replace instances"
+    );
 
     let destroy = tazhost_in(&dir, &["destroy", "--yes"]).await;
     assert!(destroy.status.success(), "{}", output_text(&destroy));

@@ -81,12 +81,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn python() -> PathBuf {
-    std::env::var_os("TAZHOST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
 #[test]
 fn seal_list_open_round_trip_never_prints_a_value() {
     let w = Workspace::new();

@@ -18,7 +18,7 @@ use tazhost::runtime::{ComponentCache, Runtime};
 
 pub use flaky::FlakyProxy;
 pub use openbao::OpenBao;
-pub use plugins::{plugins, workspace};
+pub use plugins::{plugins, python, workspace};
 pub use s3server::S3Server;
 
 /// A component cache shared by the tests of this process (compiling every plugin in every test

@@ -12,6 +12,20 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// The Python with the official SDKs of tests/sdk/requirements.txt: `$TAZHOST_PYTHON`, else the
+/// workspace's `.venv` that scripts/test creates.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAZHOST_PYTHON") {
+        return p.into();
+    }
+    let venv = workspace().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with the SDKs: run scripts/test (it creates .venv with tests/sdk/requirements.txt) or set TAZHOST_PYTHON"
+    );
+    venv
+}
+
 /// Paths of the plugins built for the tests.
 pub struct Plugins {
     pub hetzner: PathBuf,
