@@ -67,11 +67,23 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         );
         for spec in &p.to_create {
-            let _ = writeln!(
-                out,
-                "  + {} ({} {}, {})",
-                spec.name, spec.size, spec.image, spec.role
-            );
+            match p.unfinished.iter().find(|n| n.name == spec.name) {
+                Some(n) => {
+                    let _ = writeln!(
+                        out,
+                        "  ~ {} is {} (left by an earlier run?): create finishes it",
+                        spec.name,
+                        clean(&n.status)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  + {} ({} {}, {})",
+                        spec.name, spec.size, spec.image, spec.role
+                    );
+                }
+            }
         }
         for n in &p.surplus {
             let _ = writeln!(
@@ -98,6 +110,7 @@ pub fn plan_json(plan: &Plan) -> Value {
             "provider": p.provider,
             "existing": p.existing.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
             "to_create": p.to_create.iter().map(|s| json!({"name": s.name, "size": s.size, "image": s.image, "role": s.role})).collect::<Vec<_>>(),
+            "unfinished": p.unfinished.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
             "surplus": p.surplus.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "creates": plan.creates(),

@@ -19,9 +19,13 @@ fn key_id() -> String {
 }
 
 async fn fake_with_key(public_key: &str) -> Running {
+    fake_provisioning_in(public_key, Duration::from_millis(300)).await
+}
+
+async fn fake_provisioning_in(public_key: &str, provision: Duration) -> Running {
     let options = Options {
         region: REGION.into(),
-        provision_duration: Duration::from_millis(300),
+        provision_duration: provision,
         terminate_duration: Duration::from_millis(300),
         ..Options::default()
     };
@@ -184,6 +188,35 @@ async fn a_failed_launch_is_retried_with_the_same_token_and_makes_one_instance()
     let out = tazhost_in(&dir, &["run"]).await;
     assert!(out.status.success(), "{}", output_text(&out));
     assert_eq!(live(&fake).len(), 1, "{:?}", fake.instances());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_left_provisioning_by_a_failed_run_is_found_and_finished() {
+    let fake = fake_provisioning_in(PUBLIC_KEY, Duration::from_secs(4)).await;
+    let dir = cluster(&fake, 1);
+    let impatient = std::fs::read_to_string(dir.path()).unwrap().replace(
+        "poll_interval_ms = 100",
+        "poll_interval_ms = 100\ncreate_timeout_s = 1",
+    );
+    std::fs::write(dir.path(), impatient).unwrap();
+    let first = tazhost_in(&dir, &["run"]).await;
+    assert!(!first.status.success(), "{}", output_text(&first));
+    let left = live(&fake);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].lifecycle_state, "PROVISIONING");
+
+    let patient = cluster(&fake, 1);
+    let second = tazhost_in(&patient, &["run"]).await;
+    assert!(second.status.success(), "{}", output_text(&second));
+    assert!(
+        output_text(&second).contains("left by an earlier run"),
+        "{}",
+        output_text(&second)
+    );
+    let now = live(&fake);
+    assert_eq!(now.len(), 1, "no second instance: {now:?}");
+    assert_eq!(now[0].id, left[0].id);
+    assert_eq!(now[0].lifecycle_state, "RUNNING");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -416,13 +416,14 @@ impl Session {
                     labels: labels.clone(),
                 })
                 .collect();
-            let (existing, to_create, surplus) = diff(desired, found);
+            let d = diff(desired, found);
             plan.pools.push(PoolPlan {
                 pool: pool.name.clone(),
                 provider: pool.provider.clone(),
-                existing,
-                to_create,
-                surplus,
+                existing: d.existing,
+                to_create: d.to_create,
+                unfinished: d.unfinished,
+                surplus: d.surplus,
             });
         }
         Ok(plan)
