@@ -59,8 +59,24 @@ impl Guest for Proxmox {
                 continue;
             };
             if selector.iter().all(|l| labels.contains(l)) {
-                let name = vm.name.clone().unwrap_or_default();
-                nodes.push(api::node_of(&name, &vm.node, vm.vmid, &vm.status, labels));
+                // cluster/resources takes name and status from pvestatd, which lags up to 10 s
+                // behind a new VM; the VM's own config and status are current.
+                let config: serde_json::Value = get(
+                    &cfg,
+                    &api::vm_url(&cfg, &vm.node, vm.vmid, "/config"),
+                    "GET config",
+                )?;
+                let name = config
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned)
+                    .or(vm.name.clone())
+                    .unwrap_or_default();
+                let status = match vm_status(&cfg, &vm.node, vm.vmid)? {
+                    Some(s) => s.status,
+                    None => continue,
+                };
+                nodes.push(api::node_of(&name, &vm.node, vm.vmid, &status, labels));
             }
         }
         log::debug(&format!("found {} VMs", nodes.len()));
@@ -211,13 +227,28 @@ fn vm_status(cfg: &Config, node: &str, vmid: u32) -> Result<Option<VmStatus>, Er
     expect_data(resp, "GET status/current").map(Some)
 }
 
+/// The VM called `name`, if any. cluster/resources may not know a VM's name yet (pvestatd lags up
+/// to 10 s), so nameless entries are asked for their config.
 fn find_by_name(cfg: &Config, name: &str) -> Result<Option<Resource>, Error> {
     let url = format!("{}/cluster/resources?type=vm", cfg.api_base());
     let all: Vec<Resource> = get(cfg, &url, "GET /cluster/resources")?;
-    let mut same: Vec<Resource> = all
-        .into_iter()
-        .filter(|r| !r.is_template() && r.name.as_deref() == Some(name))
-        .collect();
+    let mut same = Vec::new();
+    for r in all.into_iter().filter(|r| !r.is_template()) {
+        let matches = match r.name.as_deref() {
+            Some(n) if !n.is_empty() => n == name,
+            _ => {
+                let config: serde_json::Value = get(
+                    cfg,
+                    &api::vm_url(cfg, &r.node, r.vmid, "/config"),
+                    "GET config",
+                )?;
+                config.get("name").and_then(|n| n.as_str()) == Some(name)
+            }
+        };
+        if matches {
+            same.push(r);
+        }
+    }
     if same.len() > 1 {
         return Err(error::provider(format!(
             "{} VMs are named {name}; resolve that by hand first",
@@ -251,13 +282,20 @@ fn adopt(cfg: &Config, existing: &Resource, spec: &NodeSpec) -> Result<u32, Erro
     }
 }
 
-/// Waits while the VM is locked (a clone still running), then returns its labels.
+/// How long a lock may last before it is taken for a clone that died (a real clone of a Talos
+/// template takes seconds to a few minutes).
+const MAX_LOCK_WAIT: Duration = Duration::from_secs(300);
+
+/// Waits while the VM is locked (a clone still running), then returns its labels. A lock that
+/// outlasts the wait is reported with what to do: a token may not break it.
 fn wait_unlocked(cfg: &Config, vmid: u32) -> Result<Option<Vec<(String, String)>>, Error> {
     let url = api::vm_url(cfg, &cfg.node, vmid, "/config");
-    poll_until(interval(cfg), timeout(cfg), || {
+    let mut lock_seen = None;
+    let waited = poll_until(interval(cfg), timeout(cfg).min(MAX_LOCK_WAIT), || {
         let config: serde_json::Value = get(cfg, &url, "GET config")?;
         if let Some(lock) = config.get("lock").and_then(|l| l.as_str()) {
             log::debug(&format!("VM {vmid} is locked ({lock}); waiting"));
+            lock_seen = Some(lock.to_string());
             return Ok(None);
         }
         Ok(Some(
@@ -266,7 +304,15 @@ fn wait_unlocked(cfg: &Config, vmid: u32) -> Result<Option<Vec<(String, String)>
                 .and_then(|d| d.as_str())
                 .and_then(api::labels_from_description),
         ))
-    })
+    });
+    match (waited, lock_seen) {
+        (Err(Error::Transient(_)), Some(lock)) => Err(error::provider(format!(
+            "VM {vmid} stays locked ({lock}): an earlier {lock} did not finish. An API token cannot \
+             unlock it: run `qm unlock {vmid}` on {node} (or destroy the VM) and run again",
+            node = cfg.node
+        ))),
+        (result, _) => result,
+    }
 }
 
 fn clone_template(cfg: &Config, spec: &NodeSpec) -> Result<u32, Error> {
