@@ -15,6 +15,7 @@ mod http_policy;
 mod leaks;
 mod oci;
 mod oci_signing_sdk;
+mod proxmox;
 mod s3;
 mod secrets;
 mod vault;

@@ -315,35 +315,57 @@ fn wait_unlocked(cfg: &Config, vmid: u32) -> Result<Option<Vec<(String, String)>
     }
 }
 
+/// Attempts at claiming a VM id: `nextid` is a suggestion, not a reservation, so concurrent
+/// creates (ours or anyone's) can pick the same one.
+const CLAIM_ATTEMPTS: u32 = 8;
+
 fn clone_template(cfg: &Config, spec: &NodeSpec) -> Result<u32, Error> {
     let template = template_vmid(cfg, &spec.image)?;
+    for attempt in 1..=CLAIM_ATTEMPTS {
+        let vmid = next_vmid(cfg)?;
+        log::info(&format!(
+            "cloning template {template} into VM {vmid} ({}) on {}",
+            spec.name, cfg.node
+        ));
+        let mut form = vec![
+            ("newid", vmid.to_string()),
+            ("name", spec.name.clone()),
+            ("description", api::description_with_labels(&spec.labels)),
+            ("full", if cfg.full_clone { "1" } else { "0" }.to_string()),
+        ];
+        if let Some(storage) = &cfg.disk_storage {
+            form.push(("storage", storage.clone()));
+        }
+        match post_task(cfg, &cfg.node, &format!("/qemu/{template}/clone"), &form) {
+            Ok(upid) => {
+                wait_task(cfg, &upid, &format!("cloning {}", spec.name))?;
+                return Ok(vmid);
+            }
+            Err(Error::Provider(m)) if m.contains("already exists") && attempt < CLAIM_ATTEMPTS => {
+                log::debug(&format!(
+                    "VM id {vmid} was taken meanwhile; asking for another"
+                ));
+                tazhost_sdk::sleep(Duration::from_millis(200 * u64::from(attempt)));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// `GET /cluster/nextid` (a string in PVE's answer; a number accepted too).
+fn next_vmid(cfg: &Config) -> Result<u32, Error> {
     let next: serde_json::Value = get(
         cfg,
         &format!("{}/cluster/nextid", cfg.api_base()),
         "GET /cluster/nextid",
     )?;
-    let vmid: u32 = match &next {
+    match &next {
         serde_json::Value::String(s) => s.parse().ok(),
         serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         _ => None,
     }
-    .ok_or_else(|| error::provider("GET /cluster/nextid: not a VM id"))?;
-    log::info(&format!(
-        "cloning template {template} into VM {vmid} ({}) on {}",
-        spec.name, cfg.node
-    ));
-    let mut form = vec![
-        ("newid", vmid.to_string()),
-        ("name", spec.name.clone()),
-        ("description", api::description_with_labels(&spec.labels)),
-        ("full", if cfg.full_clone { "1" } else { "0" }.to_string()),
-    ];
-    if let Some(storage) = &cfg.disk_storage {
-        form.push(("storage", storage.clone()));
-    }
-    let upid = post_task(cfg, &cfg.node, &format!("/qemu/{template}/clone"), &form)?;
-    wait_task(cfg, &upid, &format!("cloning {}", spec.name))?;
-    Ok(vmid)
+    .ok_or_else(|| error::provider("GET /cluster/nextid: not a VM id"))
 }
 
 /// The template's vmid: `image` is either the vmid or the template's name.

@@ -573,12 +573,7 @@ fn describe_send_error(e: &reqwest::Error, dest: &super::Origin) -> HttpError {
         if let Some(internal) = s.downcast_ref::<InternalAddress>() {
             return HttpError::Denied(format!("{dest}: {internal}"));
         }
-        let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
-            s.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = tls {
+        if let Some(tls) = tls_error(s) {
             // Retrying will not make a certificate trusted: say so, and how to fix it.
             return HttpError::Denied(format!(
                 "{dest}: TLS refused: {tls}; for a self-signed API, pin its CA or certificate fingerprint in the provider's grants.tls"
@@ -596,6 +591,16 @@ fn describe_send_error(e: &reqwest::Error, dest: &super::Origin) -> HttpError {
         "request failed"
     };
     HttpError::Transient(format!("{dest}: {kind}"))
+}
+
+/// The TLS error inside `e`, looking through `io::Error` wrappers (whose `source()` skips the
+/// error they wrap: hyper-util nests rustls's error two `io::Error`s deep).
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    tls_error(inner)
 }
 
 /// The resolved name pointed only at internal addresses.
