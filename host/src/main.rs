@@ -444,7 +444,9 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "info",
+        // rustls logs each refused certificate itself; the error tazhost reports already says
+        // which origin and why, and how to pin it.
+        0 => "info,rustls=off",
         1 => "debug",
         _ => "trace",
     };
