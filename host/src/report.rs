@@ -55,11 +55,16 @@ pub fn plan_text(plan: &Plan) -> String {
     for p in &plan.pools {
         let _ = writeln!(
             out,
-            "pool {} ({}): {} existing, {} to create{}",
+            "pool {} ({}): {} existing, {} to create{}{}",
             p.pool,
             p.provider,
             p.existing.len(),
-            p.to_create.len(),
+            p.to_create.len().saturating_sub(p.unfinished.len()),
+            if p.unfinished.is_empty() {
+                String::new()
+            } else {
+                format!(", {} to finish", p.unfinished.len())
+            },
             if p.surplus.is_empty() {
                 String::new()
             } else {
@@ -97,7 +102,16 @@ pub fn plan_text(plan: &Plan) -> String {
     if plan.is_empty() {
         out.push_str("Nothing to create: every node exists.\n");
     } else {
-        let _ = writeln!(out, "{} node(s) to create.", plan.creates());
+        let finish: usize = plan.pools.iter().map(|p| p.unfinished.len()).sum();
+        if finish == 0 {
+            let _ = writeln!(out, "{} node(s) to create.", plan.creates());
+        } else {
+            let _ = writeln!(
+                out,
+                "{} node(s) to create, {finish} to finish.",
+                plan.creates().saturating_sub(finish)
+            );
+        }
     }
     out
 }

@@ -18,4 +18,5 @@ mod oci_signing_sdk;
 mod proxmox;
 mod s3;
 mod secrets;
+mod signed_http;
 mod vault;

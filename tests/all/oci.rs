@@ -183,7 +183,10 @@ async fn run_twice_creates_each_instance_once_and_destroy_terminates_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_launch_is_retried_with_the_same_token_and_makes_one_instance() {
     let fake = fake_with_key(PUBLIC_KEY).await;
-    fake.fail_next_launches(2, Fault::ServiceUnavailable);
+    // Refused before anything is made, then launched but its answer lost: only resending the
+    // same opc-retry-token gets the instance back instead of a second one.
+    fake.fail_next_launches(1, Fault::ServiceUnavailable);
+    fake.lose_next_launch_answers(1);
     let dir = cluster(&fake, 1);
     let out = tazhost_in(&dir, &["run"]).await;
     assert!(out.status.success(), "{}", output_text(&out));
@@ -192,7 +195,8 @@ async fn a_failed_launch_is_retried_with_the_same_token_and_makes_one_instance()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_left_provisioning_by_a_failed_run_is_found_and_finished() {
-    let fake = fake_provisioning_in(PUBLIC_KEY, Duration::from_secs(4)).await;
+    // Long enough that the second run surely starts while it still provisions.
+    let fake = fake_provisioning_in(PUBLIC_KEY, Duration::from_secs(12)).await;
     let dir = cluster(&fake, 1);
     let impatient = std::fs::read_to_string(dir.path()).unwrap().replace(
         "poll_interval_ms = 100",

@@ -339,12 +339,15 @@ impl ClusterConfig {
             }
             for (origin, tls) in &provider.grants.tls {
                 let at = format!("providers.{name}.grants.tls.\"{origin}\"");
-                crate::caps::http::OriginPattern::parse(origin)
+                let pinned = crate::caps::http::OriginPattern::parse(origin)
                     .ok()
                     .and_then(|p| p.exact())
                     .ok_or_else(|| {
                         format!("{at}: the key must be one origin, scheme://host[:port]")
                     })?;
+                if !pinned.to_string().starts_with("https://") {
+                    return Err(format!("{at}: only https origins have certificates to pin"));
+                }
                 match (&tls.ca, &tls.fingerprint) {
                     (Some(ca), None) => {
                         if !self.secrets.contains_key(ca) {

@@ -103,6 +103,12 @@ impl Guest for Hetzner {
                     existing.id
                 )));
             }
+            if matches!(existing.status.as_str(), "off" | "stopping") {
+                return Err(error::provider(format!(
+                    "{ctx}: server {} exists but is {}; power it on (or delete it) and run again",
+                    existing.id, existing.status
+                )));
+            }
             (existing.id, None)
         } else {
             let resp = Request::error_for_status(resp, &format!("{ctx}: POST /v1/servers"))?;

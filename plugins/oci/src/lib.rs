@@ -78,6 +78,12 @@ impl Guest for Oci {
                         found.id
                     )));
                 }
+                if matches!(found.lifecycle_state.as_str(), "STOPPED" | "STOPPING") {
+                    return Err(error::provider(format!(
+                        "{ctx}: instance {} exists but is {}; start it (or terminate it) and run again",
+                        found.id, found.lifecycle_state
+                    )));
+                }
                 log::warn(&format!(
                     "instance {} already exists ({}, {}): left by an earlier run; finishing it",
                     spec.name, found.id, found.lifecycle_state

@@ -129,6 +129,12 @@ impl Config {
                 return bad(format!("{field} {s:?} is not a storage id"));
             }
         }
+        if !self.full_clone && self.disk_storage.is_some() {
+            return bad(
+                "disk_storage applies to full clones only (Proxmox refuses it for linked clones)"
+                    .into(),
+            );
+        }
         if let Some(id) = &self.token_id {
             let ok = id.contains('@')
                 && id.contains('!')

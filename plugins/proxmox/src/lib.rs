@@ -336,21 +336,85 @@ fn clone_template(cfg: &Config, spec: &NodeSpec) -> Result<u32, Error> {
         if let Some(storage) = &cfg.disk_storage {
             form.push(("storage", storage.clone()));
         }
-        match post_task(cfg, &cfg.node, &format!("/qemu/{template}/clone"), &form) {
+        // Sent once: resending a clone whose answer was lost would meet our own VM and, read as
+        // "taken", clone a second one under the same name.
+        let sent = pve(
+            cfg,
+            Request::post(api::node_url(
+                cfg,
+                &cfg.node,
+                &format!("/qemu/{template}/clone"),
+            )),
+        )
+        .no_retry()
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(api::form(&form))
+        .send()
+        .and_then(|resp| expect_data::<String>(resp, "POST clone"));
+        let failure = match sent {
             Ok(upid) => {
                 wait_task(cfg, &upid, &format!("cloning {}", spec.name))?;
+                tag(cfg, vmid, &spec.labels)?;
                 return Ok(vmid);
             }
-            Err(Error::Provider(m)) if m.contains("already exists") && attempt < CLAIM_ATTEMPTS => {
-                log::debug(&format!(
-                    "VM id {vmid} was taken meanwhile; asking for another"
-                ));
-                tazhost_sdk::sleep(Duration::from_millis(200 * u64::from(attempt)));
-            }
-            Err(e) => return Err(e),
+            Err(e) => e,
+        };
+        let taken =
+            matches!(&failure, Error::Provider(m) if m.contains("config file already exists"));
+        let unknown = matches!(&failure, Error::Transient(_));
+        if !(taken || unknown) || attempt == CLAIM_ATTEMPTS {
+            return Err(failure);
         }
+        // Did our own request get through (its answer lost, or a retry meeting it)?
+        if is_our_clone(cfg, vmid, spec)? {
+            log::warn(&format!(
+                "VM {vmid} is our clone of {} after all; waiting for it",
+                spec.name
+            ));
+            wait_unlocked(cfg, vmid)?;
+            tag(cfg, vmid, &spec.labels)?;
+            return Ok(vmid);
+        }
+        log::debug(&format!(
+            "cloning into VM {vmid} failed ({}); trying again",
+            error::message(&failure)
+        ));
+        tazhost_sdk::sleep(Duration::from_millis(200 * u64::from(attempt)));
     }
     unreachable!("the last attempt returns")
+}
+
+/// Whether VM `vmid` exists with this node's name and labels.
+fn is_our_clone(cfg: &Config, vmid: u32, spec: &NodeSpec) -> Result<bool, Error> {
+    let resp = pve(
+        cfg,
+        Request::get(api::vm_url(cfg, &cfg.node, vmid, "/config")),
+    )
+    .send()?;
+    if resp.status != 200 {
+        return Ok(false);
+    }
+    let config: serde_json::Value = expect_data(resp, "GET config")?;
+    let name_matches = config.get("name").and_then(|n| n.as_str()) == Some(spec.name.as_str());
+    let labels = config
+        .get("description")
+        .and_then(|d| d.as_str())
+        .and_then(api::labels_from_description);
+    Ok(name_matches && labels.is_some_and(|l| spec.labels.iter().all(|want| l.contains(want))))
+}
+
+/// Tag a fresh clone as tazhost's at once (the clone API takes no tags), so that `list`, and
+/// with it `destroy`, sees it even if a later step fails.
+fn tag(cfg: &Config, vmid: u32, labels: &[(String, String)]) -> Result<(), Error> {
+    let resp = pve(
+        cfg,
+        Request::put(api::vm_url(cfg, &cfg.node, vmid, "/config")),
+    )
+    .header("content-type", "application/x-www-form-urlencoded")
+    .body(api::form(&[("tags", api::tags_for(labels))]))
+    .send()?;
+    let _: serde_json::Value = expect_data(resp, "PUT config tags")?;
+    Ok(())
 }
 
 /// `GET /cluster/nextid` (a string in PVE's answer; a number accepted too).

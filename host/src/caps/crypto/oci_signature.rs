@@ -121,6 +121,9 @@ pub fn has_body(method: &str) -> bool {
     )
 }
 
+/// Longest key id accepted (three OCIDs of at most 255 characters and a fingerprint fit).
+pub const MAX_KEY_ID: usize = 1024;
+
 /// `content-type` used for body requests that set none.
 pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
 
@@ -131,6 +134,7 @@ pub fn sign(
     parts: RequestParts<'_>,
 ) -> Result<SignedHeaders, SignError> {
     if key_id.is_empty()
+        || key_id.len() > MAX_KEY_ID
         || key_id
             .chars()
             .any(|c| c == '"' || c == '\\' || c.is_control())

@@ -166,12 +166,16 @@ impl HttpPolicy {
 
     /// An internal destination is fine when the operator wrote that very address (an IP literal
     /// or `localhost`) in the grant, never through a wildcard or a public name.
+    /// Whether the operator named this exact origin in a way that lets it be internal: an IP
+    /// literal or `localhost`, or a host name whose TLS trust they pinned (a LAN Proxmox at
+    /// `pve1.lan`: rebinding that name reaches nothing else, since only the pinned certificate or
+    /// CA is accepted).
     fn operator_named_internal(&self, origin: &Origin) -> bool {
         let literal = match &origin.host {
             OriginHost::Ip(_) => true,
             OriginHost::Domain(d) => d == "localhost" || d.ends_with(".localhost"),
         };
-        literal
+        (literal || self.tls_trust(origin).is_some())
             && self
                 .granted_hosts
                 .entries()
@@ -234,6 +238,34 @@ mod tests {
             .unwrap(),
             tls: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_granted_host_name_may_be_internal_only_with_a_pinned_certificate() {
+        let lan = |tls: Vec<(Origin, crate::caps::http::TlsTrust)>| HttpPolicy {
+            declared_hosts: Allowlist::parse_declared(&["https://*"]).unwrap(),
+            granted_hosts: Allowlist::parse(&["https://pve1.lan:8006"]).unwrap(),
+            tls,
+            ..HttpPolicy::default()
+        };
+        let unpinned = lan(Vec::new())
+            .route("https://pve1.lan:8006/api2/json")
+            .unwrap();
+        assert!(
+            !unpinned.internal_ok,
+            "a plain name keeps the rebinding guard"
+        );
+        let (_, origin) = parse_url("https://pve1.lan:8006/").unwrap();
+        let pin = crate::caps::http::TlsTrust::fingerprint(&"ab".repeat(32)).unwrap();
+        let pinned = lan(vec![(origin, pin)])
+            .route("https://pve1.lan:8006/api2/json")
+            .unwrap();
+        assert!(
+            pinned.internal_ok,
+            "only the pinned certificate can answer there"
+        );
+        let other = lan(Vec::new()).route("https://pve2.lan:8006/").unwrap_err();
+        assert!(matches!(other, PolicyError::NotGranted(_)), "{other}");
     }
 
     #[test]

@@ -290,6 +290,8 @@ impl HttpCap {
             }
             let client = self.client(route.internal_ok, &dest)?;
             let mut builder = client.request(method.clone(), url.clone());
+            // This hop's OCI signature, if any: replayable for minutes, so never echoed either.
+            let mut signed_authorization: Option<String> = None;
             for (name, value) in &req.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
@@ -302,11 +304,16 @@ impl HttpCap {
                         // Signed as `content-length: 0`; make sure that is what goes out.
                         body = Some(Vec::new());
                     }
-                    let content_type = req
+                    let mut content_types = req
                         .headers
                         .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-                        .map(|(_, v)| v.as_str());
+                        .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                    let content_type = content_types.next().map(|(_, v)| v.as_str());
+                    if content_types.next().is_some() {
+                        return Err(HttpError::Denied(
+                            "a signed request carries one content-type header, not several".into(),
+                        ));
+                    }
                     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
                     let signed = oci_signature::sign(
                         key,
@@ -324,7 +331,14 @@ impl HttpCap {
                         if name == "content-type" && content_type.is_some() {
                             continue;
                         }
+                        if name == "authorization" {
+                            signed_authorization = Some(value.clone());
+                        }
                         builder = builder.header(name, value);
+                    }
+                    if body.as_ref().is_some_and(Vec::is_empty) {
+                        // hyper omits `content-length` for an empty body, but it was signed.
+                        builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
                     }
                 }
                 None => {}
@@ -364,9 +378,13 @@ impl HttpCap {
                 url = next;
                 continue;
             }
-            let response = self.read_response(resp, &dest).await?;
+            let mut response = self.read_response(resp, &dest).await?;
             if let Some(auth) = &auth {
-                refuse_echo(&response, auth, &dest)?;
+                refuse_echo(&response, auth, signed_authorization.as_deref(), &dest)?;
+            }
+            // Capped only now: a cut could otherwise leave part of a secret past the echo check.
+            if let Some(reason) = &mut response.reason {
+                truncate_at_char(reason, MAX_REASON);
             }
             return Ok(response);
         }
@@ -429,23 +447,37 @@ impl HttpCap {
                 HttpError::Denied(format!("secret `{name}` has no value in this run"))
             })
         };
+        // A private key signs; it is never sent. Refuse it in any header credential, whatever
+        // the plugin names it as.
+        let header_value = |name: &str| -> Result<&str, HttpError> {
+            let v = value(name)?;
+            if v.contains("PRIVATE KEY-----") {
+                return Err(HttpError::Denied(format!(
+                    "secret `{name}` holds a private key, which is never sent in a header; only used to sign"
+                )));
+            }
+            Ok(v)
+        };
         let mut raw = Vec::new();
         let header = match cred {
             CredentialRef::Bearer(name) => {
-                raw.push(SecretValue::new(value(name)?.to_string()));
-                format!("Bearer {}", value(name)?)
+                raw.push(SecretValue::new(header_value(name)?.to_string()));
+                format!("Bearer {}", header_value(name)?)
             }
             CredentialRef::Prefixed { prefix, secret } => {
                 if prefix.len() > MAX_PREFIX || prefix.chars().any(char::is_control) {
                     return Err(HttpError::Denied("credential prefix is invalid".into()));
                 }
-                raw.push(SecretValue::new(value(secret)?.to_string()));
-                format!("{prefix}{}", value(secret)?)
+                raw.push(SecretValue::new(header_value(secret)?.to_string()));
+                format!("{prefix}{}", header_value(secret)?)
             }
             CredentialRef::Basic { username, password } => {
-                raw.push(SecretValue::new(value(password)?.to_string()));
-                let raw =
-                    zeroize::Zeroizing::new(format!("{}:{}", value(username)?, value(password)?));
+                raw.push(SecretValue::new(header_value(password)?.to_string()));
+                let raw = zeroize::Zeroizing::new(format!(
+                    "{}:{}",
+                    header_value(username)?,
+                    header_value(password)?
+                ));
                 format!(
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
@@ -532,10 +564,12 @@ impl HttpCap {
 fn refuse_echo(
     response: &InboundResponse,
     auth: &Credential,
+    signature: Option<&str>,
     dest: &super::Origin,
 ) -> Result<(), HttpError> {
     let finders: Vec<_> = auth
         .needles()
+        .chain(signature)
         .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
         .collect();
     let echoes = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
@@ -553,16 +587,27 @@ fn refuse_echo(
     Ok(())
 }
 
-/// Longest reason phrase passed on.
+/// Longest reason phrase passed on, in bytes.
 const MAX_REASON: usize = 1024;
 
-/// A reason phrase as text a plugin can show: lossy UTF-8, control characters replaced, capped.
+/// A reason phrase as text a plugin can show: lossy UTF-8, control characters replaced. Capped
+/// by the caller once the echo check has seen all of it.
 fn clean_reason(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_REASON)
         .collect()
+}
+
+/// Cut `text` to at most `max` bytes, on a character boundary.
+fn truncate_at_char(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
 }
 
 /// An error message for a failed send that names the origin and the kind of failure only
@@ -635,6 +680,20 @@ impl Resolve for GuardedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_phrases_are_cleaned_and_cut_on_a_character_boundary() {
+        let mut r = clean_reason("VM 105\r\nalready running".as_bytes());
+        assert_eq!(r, "VM 105  already running");
+        truncate_at_char(&mut r, 6);
+        assert_eq!(r, "VM 105");
+        let mut wide = "é".repeat(600);
+        truncate_at_char(&mut wide, MAX_REASON);
+        assert_eq!(wide.len(), MAX_REASON);
+        let mut odd = format!("a{}", "é".repeat(600));
+        truncate_at_char(&mut odd, MAX_REASON);
+        assert_eq!(odd.len(), MAX_REASON - 1);
+    }
 
     #[tokio::test]
     async fn the_resolver_refuses_names_that_resolve_only_to_internal_addresses() {

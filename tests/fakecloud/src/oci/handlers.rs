@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use super::errors::ApiError;
+use super::errors::{ApiError, Fault};
 use super::launch;
 use super::model::{self, Instance, Lifecycle};
 use super::query::{Page, Query};
@@ -181,6 +181,9 @@ async fn launch_instance(
     let now = Instant::now();
     let mut st = shared.lock();
     let id = st.launch(spec, token.map(|t| (t, value)), now, SystemTime::now())?;
+    if st.take_lost_answer() {
+        return Err(ApiError::fault(Fault::ServiceUnavailable));
+    }
     let json = st.instance(&id)?.to_json(now);
     let mut resp = json_response(&json, true);
     if let Ok(v) = HeaderValue::from_str(&st.ocid("coreservicesworkrequest")) {

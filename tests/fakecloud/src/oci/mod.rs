@@ -280,6 +280,12 @@ impl Running {
         st.launch_fault = fault;
     }
 
+    /// The next `n` LaunchInstance calls launch their instance but answer 503, as if the
+    /// response were lost: only a retry with the same `opc-retry-token` avoids a duplicate.
+    pub fn lose_next_launch_answers(&self, n: u32) {
+        self.shared.lock().lose_next_launch_answers = n;
+    }
+
     /// Makes the next `n` authenticated requests of any kind answer `fault` (replaces
     /// any count left).
     pub fn fail_next_requests(&self, n: u32, fault: Fault) {

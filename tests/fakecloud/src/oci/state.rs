@@ -113,6 +113,9 @@ pub(crate) struct State {
     next_seq: u64,
     pub fail_next_launches: u32,
     pub launch_fault: Fault,
+    /// LaunchInstance calls that succeed but whose answer is replaced by a 503, as when the
+    /// response is lost on the way back.
+    pub lose_next_launch_answers: u32,
     pub fail_next_requests: u32,
     pub request_fault: Fault,
     pub limiter: Option<RateLimiter>,
@@ -136,6 +139,7 @@ impl State {
             retry_tokens: HashMap::new(),
             next_seq: 1,
             fail_next_launches: options.fail_next_launches,
+            lose_next_launch_answers: 0,
             launch_fault: options.launch_fault,
             fail_next_requests: 0,
             request_fault: Fault::default(),
@@ -223,6 +227,15 @@ impl State {
     }
 
     /// The injected failure for this `LaunchInstance`, if one is due.
+    /// Whether this committed launch's answer is to be lost.
+    pub fn take_lost_answer(&mut self) -> bool {
+        let lose = self.lose_next_launch_answers > 0;
+        if lose {
+            self.lose_next_launch_answers -= 1;
+        }
+        lose
+    }
+
     pub fn take_launch_fault(&mut self) -> Option<ApiError> {
         (self.fail_next_launches > 0).then(|| {
             self.fail_next_launches -= 1;
