@@ -1,7 +1,6 @@
 //! The host's OCI signing through the http capability itself (no wasm), against the fake OCI API
 //! that verifies every signature: the edges a plugin could probe.
 
-use crate::support::*;
 use fakecloud::oci::{FakeOci, Options, Running};
 use std::sync::Arc;
 use tazhost::caps::http::{

@@ -179,19 +179,7 @@ impl Config {
                 return bad(format!("sizes.{name}: disk_gib must be positive"));
             }
         }
-        if !(100..=60_000).contains(&self.poll_interval_ms) {
-            return bad(format!(
-                "poll_interval_ms is {}; it must be between 100 and 60000",
-                self.poll_interval_ms
-            ));
-        }
-        if !(1..=7200).contains(&self.create_timeout_s) {
-            return bad(format!(
-                "create_timeout_s is {}; it must be between 1 and 7200",
-                self.create_timeout_s
-            ));
-        }
-        Ok(())
+        tazhost_sdk::check_poll_settings("proxmox", self.poll_interval_ms, self.create_timeout_s)
     }
 }
 

@@ -94,7 +94,7 @@ pub mod retry;
 
 pub use bindings::export_provider;
 pub use bindings::{Error, Guest, Label, Node, NodeSpec, PluginInfo};
-pub use poll::{poll_until, sleep};
+pub use poll::{check_poll_settings, poll_until, sleep};
 
 /// Secrets granted to this plugin (`granted`, `reveal`). Prefer [`http::Credential`], which
 /// keeps a secret's value in the host.

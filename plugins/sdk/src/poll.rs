@@ -30,6 +30,26 @@ fn sleep_chunks(duration: Duration) -> Vec<u32> {
     chunks
 }
 
+/// Checks the two polling settings every provider's config has: `poll_interval_ms` (100 to
+/// 60 000) and `create_timeout_s` (1 to 7200). `plugin` prefixes the message, e.g. `hetzner`.
+pub fn check_poll_settings(
+    plugin: &str,
+    poll_interval_ms: u32,
+    create_timeout_s: u32,
+) -> Result<(), Error> {
+    if !(100..=60_000).contains(&poll_interval_ms) {
+        return Err(crate::error::invalid_config(format!(
+            "{plugin} config: poll_interval_ms is {poll_interval_ms}; it must be between 100 and 60000"
+        )));
+    }
+    if !(1..=7200).contains(&create_timeout_s) {
+        return Err(crate::error::invalid_config(format!(
+            "{plugin} config: create_timeout_s is {create_timeout_s}; it must be between 1 and 7200"
+        )));
+    }
+    Ok(())
+}
+
 /// Calls `check` until it returns `Ok(Some(value))`, sleeping `interval` in the host between
 /// calls; an error from `check` ends the wait at once.
 ///

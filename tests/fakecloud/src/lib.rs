@@ -9,6 +9,7 @@
 pub mod hetzner;
 pub mod oci;
 pub mod proxmox;
+pub mod serve;
 
 use anyhow::Context as _;
 

@@ -31,9 +31,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
 pub use model::ServerRecord;
 
 use state::Shared;
@@ -78,50 +75,35 @@ impl FakeHetzner {
         options: Options,
     ) -> std::io::Result<Running> {
         let shared = Arc::new(Shared::new(token.into(), &options));
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let app = handlers::router(shared.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                eprintln!("fakecloud: hetzner fake stopped with an error: {e}");
-            }
-        });
-        Ok(Running {
-            addr,
-            shared,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let server = crate::serve::Server::start(addr, app, "hetzner").await?;
+        Ok(Running { server, shared })
     }
 }
 
 /// A running fake. Dropping it stops the server (the task is aborted).
 pub struct Running {
-    addr: SocketAddr,
+    server: crate::serve::Server,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).finish()
+        f.debug_struct("Running")
+            .field("addr", &self.server.addr())
+            .finish()
     }
 }
 
 impl Running {
     /// `http://127.0.0.1:PORT`, without the `/v1` suffix.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The address actually bound.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The servers that exist now (deleted ones are gone), ordered by id.
@@ -141,25 +123,7 @@ impl Running {
 
     /// Stops accepting connections, lets in-flight requests finish (for at most 2 s),
     /// then ends the server task.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }

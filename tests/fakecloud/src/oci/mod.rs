@@ -146,9 +146,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
 pub use errors::Fault;
 pub use model::InstanceRecord;
 pub use signature::{Signer, Verifier};
@@ -210,38 +207,23 @@ impl FakeOci {
         let verifier = Verifier::new(key_id, public_key_pem)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let shared = Arc::new(Shared::new(verifier, &options));
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let app = handlers::router(shared.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                eprintln!("fakecloud: oci fake stopped with an error: {e}");
-            }
-        });
-        Ok(Running {
-            addr,
-            shared,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let server = crate::serve::Server::start(addr, app, "oci").await?;
+        Ok(Running { server, shared })
     }
 }
 
 /// A running fake. Dropping it stops the server (the task is aborted).
 pub struct Running {
-    addr: SocketAddr,
+    server: crate::serve::Server,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).finish()
+        f.debug_struct("Running")
+            .field("addr", &self.server.addr())
+            .finish()
     }
 }
 
@@ -249,12 +231,12 @@ impl Running {
     /// `http://127.0.0.1:PORT`: the endpoint override for `https://iaas.<region>.oraclecloud.com`
     /// (paths start with `/20160918`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The address actually bound.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The instances the API knows now, oldest first: terminated ones too until the
@@ -296,25 +278,7 @@ impl Running {
 
     /// Stops accepting connections, lets in-flight requests finish (for at most 2 s),
     /// then ends the server task.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
