@@ -14,6 +14,11 @@
 //! Every step checks its own state first, so a node left half-made by an earlier run is found
 //! by name and finished. A task that fails is reported with its exit status and not retried.
 //!
+//! The ISO holds the whole machine config (the cluster's PKI, and with the Tailscale extension
+//! an auth key) and stays on `iso_storage` until the node is destroyed, since the VM boots from
+//! it: whoever may browse that storage may read it. Give the ISOs a storage only tazhost's token
+//! and the administrators can read.
+//!
 //! Configuration (`[providers.proxmox.config]`, as JSON): see [`config::Config`].
 
 mod api;
