@@ -413,6 +413,10 @@ struct ClusterArgs {
     /// Use this plugin file for the provider it names (its describe().name); repeatable.
     #[arg(long = "plugin", value_name = "FILE.wasm")]
     plugins: Vec<PathBuf>,
+    /// Use this plugin file for the machine-config extension it names (an [[extensions]] entry
+    /// of cluster.toml, which gives its config, grants and place in the order); repeatable.
+    #[arg(long = "extension", value_name = "FILE.wasm")]
+    extensions: Vec<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -498,14 +502,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 async fn open(runtime: &Runtime, args: &ClusterArgs) -> Result<Session> {
     let config = ClusterConfig::load(&args.config)?;
     let passphrase = args.passphrase.source();
-    Ok(Session::open(
-        config,
-        runtime,
-        &args.plugins,
-        &passphrase,
-        LogSink::Tracing,
-    )
-    .await?)
+    let files: Vec<PathBuf> = args
+        .plugins
+        .iter()
+        .chain(&args.extensions)
+        .cloned()
+        .collect();
+    Ok(Session::open(config, runtime, &files, &passphrase, LogSink::Tracing).await?)
 }
 
 async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {

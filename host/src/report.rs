@@ -90,6 +90,13 @@ pub fn plan_text(plan: &Plan) -> String {
                 }
             }
         }
+        if !p.to_create.is_empty() && !p.extensions.is_empty() {
+            let _ = writeln!(
+                out,
+                "    machine config through: {} (what they add, such as an auth key, is made at apply time and never shown)",
+                p.extensions.join(" → ")
+            );
+        }
         for n in &p.surplus {
             let _ = writeln!(
                 out,
@@ -125,6 +132,7 @@ pub fn plan_json(plan: &Plan) -> Value {
             "existing": p.existing.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
             "to_create": p.to_create.iter().map(|s| json!({"name": s.name, "size": s.size, "image": s.image, "role": s.role})).collect::<Vec<_>>(),
             "unfinished": p.unfinished.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
+            "extensions": p.extensions,
             "surplus": p.surplus.iter().map(|n| node_json(&p.pool, &p.provider, n)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "creates": plan.creates(),

@@ -19,4 +19,5 @@ mod proxmox;
 mod s3;
 mod secrets;
 mod signed_http;
+mod tailscale;
 mod vault;

@@ -16,6 +16,12 @@ impl wit::Host for CallState {
                 username: b.username_secret,
                 password: b.password_secret,
             },
+            wit::Credential::OauthClientCredentials(c) => CredentialRef::OAuthClientCredentials {
+                token_url: c.token_url,
+                client_id: c.client_id_secret,
+                client_secret: c.client_secret_secret,
+                scopes: c.scopes,
+            },
             wit::Credential::OciSignature(k) => CredentialRef::OciSignature {
                 key_id: k.key_id,
                 private_key: k.private_key_secret,

@@ -15,7 +15,7 @@ mod wasi;
 pub use log::{LogLevel, LogSink};
 
 use crate::runtime::bindings;
-use crate::secrets::{Redactor, SecretSet};
+use crate::secrets::{KeptSecrets, Redactor, SecretSet};
 use http::{HttpCap, HttpPolicy};
 use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -30,7 +30,9 @@ pub struct PluginCaps {
     pub http: HttpCap,
     /// The run's secrets (only reachable through the policy).
     pub secrets: Arc<SecretSet>,
-    /// Scrubs every secret value of the run.
+    /// Secrets plugins of the run made and kept (shared by every plugin of the run).
+    pub kept: KeptSecrets,
+    /// Scrubs every secret value of the run, kept ones included.
     pub redactor: Redactor,
     /// Where log lines go.
     pub sink: LogSink,
@@ -45,14 +47,23 @@ impl PluginCaps {
         limits: http::HttpLimits,
         sink: LogSink,
     ) -> Self {
-        let redactor = secrets.redactor();
+        let kept = KeptSecrets::default();
+        let redactor = secrets.redactor().following(kept.clone());
         Self {
             plugin: plugin.into(),
             http: HttpCap::new(Arc::new(policy), secrets.clone(), limits),
             secrets,
+            kept,
             redactor,
             sink,
         }
+    }
+
+    /// These capabilities sharing the run's kept secrets (instead of a store of their own).
+    pub fn sharing(mut self, kept: &KeptSecrets) -> Self {
+        self.kept = kept.clone();
+        self.redactor = self.secrets.redactor().following(kept.clone());
+        self
     }
 
     /// Nothing granted at all: what `describe` runs with.

@@ -1,14 +1,37 @@
-//! The `secrets` capability: names always, values only where `reveal` was granted.
+//! The `secrets` capability: names always, values only where `reveal` was granted, and the
+//! secrets a plugin made itself and kept.
 
 use super::CallState;
 use crate::runtime::bindings::tazlab::bootstrap::{secrets as wit, types::Error};
+use crate::secrets::SecretValue;
 
 impl wit::Host for CallState {
+    fn keep(&mut self, name: String, value: String) -> Result<(), Error> {
+        let value = SecretValue::new(value);
+        if self.caps.secrets.get(&name).is_some() {
+            return Err(Error::Denied(format!(
+                "`{name}` is one of the operator's secrets; keep under another name"
+            )));
+        }
+        self.caps
+            .kept
+            .keep(&self.caps.plugin, &name, value)
+            .map_err(|e| Error::Denied(e.to_string()))?;
+        self.log(
+            super::LogLevel::Debug,
+            &format!("the plugin kept secret `{name}` for this run"),
+        );
+        Ok(())
+    }
+
     fn granted(&mut self) -> Vec<String> {
         self.caps.http.policy().effective_secrets()
     }
 
     fn reveal(&mut self, name: String) -> Result<String, Error> {
+        if let Some(kept) = self.caps.kept.get(&self.caps.plugin, &name) {
+            return Ok(kept.expose().to_string());
+        }
         self.caps
             .http
             .policy()

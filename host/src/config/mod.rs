@@ -31,6 +31,10 @@ pub struct ClusterConfig {
     /// `[[pools]]`: groups of identical nodes.
     #[serde(default)]
     pub pools: Vec<PoolConfig>,
+    /// `[[extensions]]`: machine-config extensions, run for each node before its provider
+    /// creates it, in this order.
+    #[serde(default)]
+    pub extensions: Vec<ExtensionConfig>,
     /// `[limits]`: sandbox limits for every plugin call.
     #[serde(default)]
     pub limits: Limits,
@@ -146,6 +150,50 @@ pub struct TlsGrantConfig {
     /// SHA-256 fingerprint of the server's certificate, as Proxmox shows it (`AB:CD:…`). Only
     /// that certificate is accepted.
     pub fingerprint: Option<String>,
+}
+
+/// `[[extensions]]`: one machine-config extension (e.g. Tailscale auth keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionConfig {
+    /// The extension's name, as its plugin's `describe` gives it.
+    pub name: String,
+    /// Path of the plugin's .wasm (overridable with `--extension`).
+    pub plugin: Option<PathBuf>,
+    /// Expected sha256 of the plugin.
+    pub sha256: Option<String>,
+    /// Settings passed to the plugin as JSON.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// What the plugin may reach and use.
+    #[serde(default)]
+    pub grants: GrantConfig,
+    /// The pools it applies to; every pool when absent.
+    pub pools: Option<Vec<String>>,
+}
+
+impl ExtensionConfig {
+    /// The plugin section as a provider's (the same shape: plugin, pin, config, grants).
+    pub fn plugin_section(&self) -> ProviderConfig {
+        ProviderConfig {
+            plugin: self.plugin.clone(),
+            sha256: self.sha256.clone(),
+            config: self.config.clone(),
+            grants: self.grants.clone(),
+        }
+    }
+
+    /// Whether it applies to pool `pool`.
+    pub fn applies_to(&self, pool: &str) -> bool {
+        self.pools
+            .as_ref()
+            .is_none_or(|pools| pools.iter().any(|p| p == pool))
+    }
+
+    /// Its config as JSON.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".into())
+    }
 }
 
 /// One granted secret.
@@ -270,6 +318,13 @@ impl ClusterConfig {
                 *plugin = base.join(&*plugin);
             }
         }
+        for ext in &mut cfg.extensions {
+            if let Some(plugin) = &mut ext.plugin
+                && plugin.is_relative()
+            {
+                *plugin = base.join(&*plugin);
+            }
+        }
         for pool in &mut cfg.pools {
             if let Some(mc) = &mut pool.machine_config
                 && mc.is_relative()
@@ -329,47 +384,62 @@ impl ClusterConfig {
         }
         for (name, provider) in &self.providers {
             check_name("provider name", name)?;
-            for grant in &provider.grants.secrets {
-                if !self.secrets.contains_key(&grant.name) {
-                    return Err(format!(
-                        "providers.{name}.grants names secret `{}`, which is not in [secrets]",
-                        grant.name
-                    ));
-                }
+            self.check_grants(&format!("providers.{name}"), &provider.grants)?;
+            check_pin(&format!("providers.{name}"), provider.sha256.as_deref())?;
+        }
+        let mut seen_extensions = std::collections::BTreeSet::new();
+        for (i, ext) in self.extensions.iter().enumerate() {
+            let at = format!("extensions[{i}] ({})", ext.name);
+            check_name("extension name", &ext.name)?;
+            if !seen_extensions.insert(&ext.name) {
+                return Err(format!("extension `{}` is listed twice", ext.name));
             }
-            for (origin, tls) in &provider.grants.tls {
-                let at = format!("providers.{name}.grants.tls.\"{origin}\"");
-                let pinned = crate::caps::http::OriginPattern::parse(origin)
-                    .ok()
-                    .and_then(|p| p.exact())
-                    .ok_or_else(|| {
-                        format!("{at}: the key must be one origin, scheme://host[:port]")
-                    })?;
-                if !pinned.to_string().starts_with("https://") {
-                    return Err(format!("{at}: only https origins have certificates to pin"));
+            self.check_grants(&at, &ext.grants)?;
+            check_pin(&at, ext.sha256.as_deref())?;
+            for pool in ext.pools.iter().flatten() {
+                if !self.pools.iter().any(|p| &p.name == pool) {
+                    return Err(format!("{at}: pools names `{pool}`, which is not a pool"));
                 }
-                match (&tls.ca, &tls.fingerprint) {
-                    (Some(ca), None) => {
-                        if !self.secrets.contains_key(ca) {
-                            return Err(format!(
-                                "{at}.ca names secret `{ca}`, which is not in [secrets]"
-                            ));
-                        }
-                    }
-                    (None, Some(fp)) => {
-                        crate::caps::http::TlsTrust::fingerprint(fp)
-                            .map_err(|e| format!("{at}.fingerprint: {e}"))?;
-                    }
-                    _ => return Err(format!("{at}: give exactly one of `ca` and `fingerprint`")),
-                }
-            }
-            if let Some(sha) = &provider.sha256
-                && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
-            {
-                return Err(format!("providers.{name}.sha256 must be 64 hex digits"));
             }
         }
         self.limits.check()
+    }
+
+    /// The grants of one plugin section (`at` names it in messages, e.g. `providers.hetzner`).
+    fn check_grants(&self, at: &str, grants: &GrantConfig) -> Result<(), String> {
+        for grant in &grants.secrets {
+            if !self.secrets.contains_key(&grant.name) {
+                return Err(format!(
+                    "{at}.grants names secret `{}`, which is not in [secrets]",
+                    grant.name
+                ));
+            }
+        }
+        for (origin, tls) in &grants.tls {
+            let at = format!("{at}.grants.tls.\"{origin}\"");
+            let pinned = crate::caps::http::OriginPattern::parse(origin)
+                .ok()
+                .and_then(|p| p.exact())
+                .ok_or_else(|| format!("{at}: the key must be one origin, scheme://host[:port]"))?;
+            if !pinned.to_string().starts_with("https://") {
+                return Err(format!("{at}: only https origins have certificates to pin"));
+            }
+            match (&tls.ca, &tls.fingerprint) {
+                (Some(ca), None) => {
+                    if !self.secrets.contains_key(ca) {
+                        return Err(format!(
+                            "{at}.ca names secret `{ca}`, which is not in [secrets]"
+                        ));
+                    }
+                }
+                (None, Some(fp)) => {
+                    crate::caps::http::TlsTrust::fingerprint(fp)
+                        .map_err(|e| format!("{at}.fingerprint: {e}"))?;
+                }
+                _ => return Err(format!("{at}: give exactly one of `ca` and `fingerprint`")),
+            }
+        }
+        Ok(())
     }
 
     /// Whether any secret comes from the archive (so it must be opened).
@@ -408,6 +478,16 @@ impl ClusterConfig {
             .get(provider)
             .map(|p| serde_json::to_string(&p.config).unwrap_or_else(|_| "{}".into()))
             .unwrap_or_else(|| "{}".into())
+    }
+}
+
+/// A plugin pin, if given, is 64 hex digits.
+fn check_pin(at: &str, sha256: Option<&str>) -> Result<(), String> {
+    match sha256 {
+        Some(sha) if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err(format!("{at}.sha256 must be 64 hex digits"))
+        }
+        _ => Ok(()),
     }
 }
 

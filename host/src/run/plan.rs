@@ -16,6 +16,8 @@ pub struct PoolPlan {
     pub to_create: Vec<NodeSpec>,
     /// Nodes that exist but are not `running` yet (left half-made by an earlier run).
     pub unfinished: Vec<Node>,
+    /// Extensions each new node's machine config passes through, in order.
+    pub extensions: Vec<String>,
     /// Nodes with this pool's labels that are not wanted (count lowered). Reported, never
     /// deleted by `apply`: shrinking is an explicit `destroy` decision.
     pub surplus: Vec<Node>,

@@ -12,8 +12,8 @@ use crate::caps::vault::{VaultClient, file_bytes_from_archive, file_from_archive
 use crate::caps::{LogSink, PluginCaps};
 use crate::config::{CLUSTER_LABEL, ClusterConfig, Limits, POOL_LABEL, ProviderConfig};
 use crate::runtime::bindings::{Node, NodeSpec};
-use crate::runtime::{Plugin, PluginError, Runtime};
-use crate::secrets::{Fetched, PassphraseSource, SecretError, SecretSet, SecretValue};
+use crate::runtime::{Plugin, PluginError, Runtime, World};
+use crate::secrets::{Fetched, KeptSecrets, PassphraseSource, SecretError, SecretSet, SecretValue};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,9 +48,9 @@ pub enum RunError {
         "provider `{0}` has no plugin: set providers.{0}.plugin in cluster.toml or pass --plugin <file.wasm>"
     )]
     NoPlugin(String),
-    /// A `--plugin` matches no provider.
+    /// A `--plugin` or `--extension` matches no section.
     #[error(
-        "--plugin {}: the plugin calls itself `{name}`, but cluster.toml has no [providers.{name}]",
+        "{}: the plugin calls itself `{name}`, but cluster.toml has no [providers.{name}] and no [[extensions]] named `{name}`",
         path.display()
     )]
     UnmatchedPlugin {
@@ -58,6 +58,16 @@ pub enum RunError {
         path: PathBuf,
         /// Its name.
         name: String,
+    },
+    /// A provider section got an extension plugin, or the other way round.
+    #[error("`{section}` needs a {expected} plugin, but its plugin is a {found}")]
+    WrongWorld {
+        /// Provider key or extension name.
+        section: String,
+        /// What the section needs.
+        expected: World,
+        /// What the plugin is.
+        found: World,
     },
     /// The plugin's name differs from the provider key.
     #[error("providers.{provider}: the plugin file calls itself `{name}`")]
@@ -127,6 +137,11 @@ pub struct Session {
     pub config: ClusterConfig,
     /// The providers, by key.
     pub providers: BTreeMap<String, ProviderHandle>,
+    /// The machine-config extensions, in the order they run.
+    pub extensions: Vec<ProviderHandle>,
+    /// Extensions run one node at a time, even while providers create nodes concurrently: an
+    /// extension that mints one key per run must see the key its first call kept.
+    extending: tokio::sync::Mutex<()>,
 }
 
 /// Open `[archive]`, if cluster.toml has one, in memory.
@@ -308,13 +323,20 @@ impl Session {
                 .load(path, None, &config.limits, sink.clone())
                 .await?;
             let name = plugin.info().name.clone();
-            let Some(provider) = config.providers.get(&name) else {
-                return Err(RunError::UnmatchedPlugin {
-                    path: path.clone(),
-                    name,
-                });
+            let pin = match (
+                config.providers.get(&name),
+                config.extensions.iter().find(|e| e.name == name),
+            ) {
+                (Some(provider), _) => &provider.sha256,
+                (None, Some(ext)) => &ext.sha256,
+                (None, None) => {
+                    return Err(RunError::UnmatchedPlugin {
+                        path: path.clone(),
+                        name,
+                    });
+                }
             };
-            if let Some(pin) = &provider.sha256
+            if let Some(pin) = pin
                 && !pin.eq_ignore_ascii_case(&plugin.id().sha256)
             {
                 return Err(PluginError::PinMismatch {
@@ -325,54 +347,73 @@ impl Session {
             }
             loaded.insert(name, plugin);
         }
-        let mut providers = BTreeMap::new();
-        for (key, provider) in &config.providers {
+        let kept = KeptSecrets::default();
+        let mut open_section = async |key: &str, section: &ProviderConfig, world: World| {
             let plugin = match loaded.remove(key) {
                 Some(p) => p,
                 None => {
-                    let path = provider
+                    let path = section
                         .plugin
                         .as_deref()
-                        .ok_or_else(|| RunError::NoPlugin(key.clone()))?;
+                        .ok_or_else(|| RunError::NoPlugin(key.to_string()))?;
                     runtime
                         .load(
                             path,
-                            provider.sha256.as_deref(),
+                            section.sha256.as_deref(),
                             &config.limits,
                             sink.clone(),
                         )
                         .await?
                 }
             };
-            if plugin.info().name != *key {
+            if plugin.info().name != key {
                 return Err(RunError::NameMismatch {
-                    provider: key.clone(),
+                    provider: key.to_string(),
                     name: plugin.info().name.clone(),
                 });
             }
-            let policy = policy_for(key, provider, &plugin, &secrets)?;
+            if plugin.world() != world {
+                return Err(RunError::WrongWorld {
+                    section: key.to_string(),
+                    expected: world,
+                    found: plugin.world(),
+                });
+            }
+            let policy = policy_for(key, section, &plugin, &secrets)?;
             let http_limits = HttpLimits {
                 max_response_body: (config.limits.http_response_mib as usize) << 20,
                 ..HttpLimits::default()
             };
-            let caps = PluginCaps::new(
-                key.clone(),
-                policy,
-                secrets.clone(),
-                http_limits,
-                sink.clone(),
-            );
-            providers.insert(
-                key.clone(),
-                ProviderHandle {
-                    name: key.clone(),
-                    plugin,
-                    caps: Arc::new(caps),
-                    config_json: config.provider_config_json(key),
-                },
-            );
+            let caps = PluginCaps::new(key, policy, secrets.clone(), http_limits, sink.clone())
+                .sharing(&kept);
+            Ok::<_, RunError>(ProviderHandle {
+                name: key.to_string(),
+                plugin,
+                caps: Arc::new(caps),
+                config_json: serde_json::to_string(&section.config).unwrap_or_else(|_| "{}".into()),
+            })
+        };
+        let mut providers = BTreeMap::new();
+        for (key, provider) in &config.providers {
+            let handle = open_section(key, provider, World::Provider).await?;
+            providers.insert(key.clone(), handle);
         }
-        Ok(Self { config, providers })
+        let mut extensions = Vec::new();
+        for ext in &config.extensions {
+            let handle = open_section(
+                &ext.name,
+                &ext.plugin_section(),
+                World::MachineConfigExtension,
+            )
+            .await?;
+            extensions.push(handle);
+        }
+        Ok(Self {
+            config,
+            providers,
+            extensions,
+            extending: tokio::sync::Mutex::new(()),
+        })
     }
 
     fn limits(&self) -> &Limits {
@@ -423,6 +464,10 @@ impl Session {
                 existing: d.existing,
                 to_create: d.to_create,
                 unfinished: d.unfinished,
+                extensions: self
+                    .extensions_for(&pool.name)
+                    .map(|e| e.name.clone())
+                    .collect(),
                 surplus: d.surplus,
             });
         }
@@ -443,16 +488,20 @@ impl Session {
             let p = &self.providers[&pp.provider];
             let data = &user_data[pp.pool.as_str()];
             pp.to_create.iter().map(move |spec| async move {
-                let result = p
-                    .plugin
-                    .create(
-                        p.caps.clone(),
-                        self.limits(),
-                        &p.config_json,
-                        spec.clone(),
-                        data.expose(),
-                    )
-                    .await;
+                let result = match self.extend(&pp.pool, spec, data).await {
+                    Ok(config) => {
+                        p.plugin
+                            .create(
+                                p.caps.clone(),
+                                self.limits(),
+                                &p.config_json,
+                                spec.clone(),
+                                config.expose(),
+                            )
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
                 NodeOutcome {
                     pool: pp.pool.clone(),
                     provider: pp.provider.clone(),
@@ -465,6 +514,42 @@ impl Session {
             .buffer_unordered(self.limits().concurrency)
             .collect()
             .await)
+    }
+
+    /// The node's machine config after every extension that applies to its pool, in order. The
+    /// config stays a secret throughout: it holds the cluster's keys and what extensions add.
+    async fn extend(
+        &self,
+        pool: &str,
+        spec: &NodeSpec,
+        machine_config: &SecretValue,
+    ) -> Result<SecretValue, PluginError> {
+        let mut config = machine_config.clone();
+        let _one_at_a_time = self.extending.lock().await;
+        for ext in self.extensions_for(pool) {
+            let extended = ext
+                .plugin
+                .extend(
+                    ext.caps.clone(),
+                    self.limits(),
+                    &ext.config_json,
+                    spec.clone(),
+                    config.expose(),
+                )
+                .await?;
+            config = SecretValue::new(extended);
+        }
+        Ok(config)
+    }
+
+    /// The extensions that apply to `pool`, in order.
+    fn extensions_for<'a>(&'a self, pool: &'a str) -> impl Iterator<Item = &'a ProviderHandle> {
+        self.extensions.iter().filter(move |e| {
+            self.config
+                .extensions
+                .iter()
+                .any(|c| c.name == e.name && c.applies_to(pool))
+        })
     }
 
     /// `list` on one provider, keeping only the nodes that really carry every selector label.

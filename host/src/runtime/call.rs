@@ -6,7 +6,7 @@ use super::bindings::{Node, NodeSpec, PluginInfo, Provider, WitError};
 use super::engine::TICK;
 use super::error::{GuestError, PluginError};
 use super::limiter::{CpuBudgetExceeded, MemoryCapExceeded};
-use super::plugin::{Plugin, first_line};
+use super::plugin::{Plugin, WorldPre, first_line};
 use crate::caps::{CallState, PluginCaps};
 use crate::config::{Export, Limits};
 use crate::secrets::Redactor;
@@ -20,6 +20,7 @@ enum Args {
     List(String, Vec<(String, String)>),
     Create(String, NodeSpec, String),
     Delete(String, String),
+    Extend(String, NodeSpec, String),
 }
 
 /// What an export returned.
@@ -28,6 +29,7 @@ enum Returned {
     Unit(Result<(), WitError>),
     Nodes(Result<Vec<Node>, WitError>),
     Node(Result<Node, WitError>),
+    Text(Result<String, WitError>),
 }
 
 impl Plugin {
@@ -103,6 +105,23 @@ impl Plugin {
         match self.call(caps, limits, Export::Delete, args).await? {
             Returned::Unit(r) => r.map_err(|e| self.guest_error(Export::Delete, e)),
             _ => unreachable!("delete returns result<_, error>"),
+        }
+    }
+
+    /// `extend(config, node, machine-config)`: the machine config with this extension's changes.
+    /// The config in and out is secret: it is never logged, and the host checks its size.
+    pub async fn extend(
+        &self,
+        caps: Arc<PluginCaps>,
+        limits: &Limits,
+        config: &str,
+        spec: NodeSpec,
+        machine_config: &str,
+    ) -> Result<String, PluginError> {
+        let args = Args::Extend(config.to_string(), spec, machine_config.to_string());
+        match self.call(caps, limits, Export::Extend, args).await? {
+            Returned::Text(r) => r.map_err(|e| self.guest_error(Export::Extend, e)),
+            _ => unreachable!("extend returns result<string, error>"),
         }
     }
 
@@ -258,8 +277,16 @@ impl Plugin {
                     return Err(oversized("a plugin-info"));
                 }
             }
-            Returned::Unit(Err(e)) | Returned::Nodes(Err(e)) | Returned::Node(Err(e)) => {
-                clean_error(e)?
+            Returned::Unit(Err(e))
+            | Returned::Nodes(Err(e))
+            | Returned::Node(Err(e))
+            | Returned::Text(Err(e)) => clean_error(e)?,
+            // A machine config is the caller's secret, returned whole: only its size is checked
+            // here (redacting it would corrupt it).
+            Returned::Text(Ok(text)) => {
+                if text.len() > limit {
+                    return Err(oversized("a machine config"));
+                }
             }
             Returned::Unit(Ok(())) => {}
             Returned::Nodes(Ok(nodes)) => {
@@ -291,11 +318,29 @@ fn node_size(n: &Node) -> usize {
 }
 
 async fn run(
-    pre: &super::bindings::ProviderPre<CallState>,
+    pre: &WorldPre,
     store: &mut Store<CallState>,
     args: Args,
 ) -> wasmtime::Result<Returned> {
-    let provider: Provider = pre.instantiate_async(&mut *store).await?;
+    let provider: Provider = match pre {
+        WorldPre::Provider(pre) => pre.instantiate_async(&mut *store).await?,
+        WorldPre::Extension(pre) => {
+            let extension = pre.instantiate_async(&mut *store).await?;
+            return Ok(match args {
+                Args::Describe => Returned::Info(extension.call_describe(&mut *store).await?),
+                Args::Extend(config, spec, machine_config) => Returned::Text(
+                    extension
+                        .call_extend(&mut *store, &config, &spec, &machine_config)
+                        .await?,
+                ),
+                _ => {
+                    return Err(wasmtime::format_err!(
+                        "a machine-config extension has no such export"
+                    ));
+                }
+            });
+        }
+    };
     Ok(match args {
         Args::Describe => Returned::Info(provider.call_describe(&mut *store).await?),
         Args::Validate(config) => {
@@ -311,6 +356,9 @@ async fn run(
         ),
         Args::Delete(config, id) => {
             Returned::Unit(provider.call_delete(&mut *store, &config, &id).await?)
+        }
+        Args::Extend(..) => {
+            return Err(wasmtime::format_err!("a provider has no extend export"));
         }
     })
 }

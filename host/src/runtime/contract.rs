@@ -8,7 +8,7 @@ pub const CONTRACT_PACKAGE: &str = "tazlab:bootstrap";
 /// The contract version this host implements (wit/worlds.wit).
 pub const CONTRACT_VERSION: ContractVersion = ContractVersion {
     major: 0,
-    minor: 2,
+    minor: 3,
     patch: 0,
 };
 
@@ -62,7 +62,7 @@ pub enum ImportProblem {
     Foreign(String),
 }
 
-/// Check a component's import names (e.g. `tazlab:bootstrap/http@0.2.0`).
+/// Check a component's import names (e.g. `tazlab:bootstrap/http@0.3.0`).
 pub fn check_imports<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ImportProblem> {
     for name in names {
         if let Some(rest) = name
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn import_checks() {
-        assert!(check_imports(["wasi:cli/stdout@0.2.6", "tazlab:bootstrap/http@0.2.0"]).is_ok());
+        assert!(check_imports(["wasi:cli/stdout@0.2.6", "tazlab:bootstrap/http@0.3.0"]).is_ok());
         assert_eq!(
             check_imports(["tazlab:bootstrap/http@9.0.0"]),
             Err(ImportProblem::Version("9.0.0".into()))

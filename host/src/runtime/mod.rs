@@ -15,4 +15,4 @@ pub use contract::{CONTRACT_VERSION, ContractVersion};
 pub use engine::{Runtime, TICK};
 pub use error::{GuestError, PluginError};
 pub use limiter::{CpuBudgetExceeded, MemoryCapExceeded, MemoryLimiter};
-pub use plugin::{Plugin, PluginId};
+pub use plugin::{Plugin, PluginId, World};

@@ -1,5 +1,6 @@
 //! A loaded plugin: its identity, compiled component, pre-linked instance and self-description.
 
+use super::bindings::extension::MachineConfigExtensionPre;
 use super::bindings::{PluginInfo, ProviderPre};
 use super::cache::CacheOutcome;
 use super::contract::{self, CONTRACT_VERSION, ContractVersion, ImportProblem};
@@ -32,12 +33,39 @@ impl fmt::Display for PluginId {
     }
 }
 
+/// Which world a plugin implements, pre-linked.
+#[derive(Clone)]
+pub(super) enum WorldPre {
+    /// A cloud provider.
+    Provider(ProviderPre<crate::caps::CallState>),
+    /// A machine-config extension.
+    Extension(MachineConfigExtensionPre<crate::caps::CallState>),
+}
+
+/// The worlds a plugin may implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// `provider`: creates, lists and deletes nodes.
+    Provider,
+    /// `machine-config-extension`: edits a node's machine config before it is created.
+    MachineConfigExtension,
+}
+
+impl fmt::Display for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            World::Provider => "provider",
+            World::MachineConfigExtension => "machine-config-extension",
+        })
+    }
+}
+
 /// A plugin ready to be called. Cheap to clone.
 #[derive(Clone)]
 pub struct Plugin {
     pub(super) id: PluginId,
     pub(super) engine: Engine,
-    pub(super) pre: ProviderPre<crate::caps::CallState>,
+    pub(super) pre: WorldPre,
     pub(super) info: PluginInfo,
     pub(super) imports: Arc<Vec<String>>,
     pub(super) cache: CacheOutcome,
@@ -54,6 +82,14 @@ impl Plugin {
     /// Identity.
     pub fn id(&self) -> &PluginId {
         &self.id
+    }
+
+    /// The world it implements.
+    pub fn world(&self) -> World {
+        match self.pre {
+            WorldPre::Provider(_) => World::Provider,
+            WorldPre::Extension(_) => World::MachineConfigExtension,
+        }
     }
 
     /// What `describe` returned.
@@ -146,11 +182,20 @@ impl Runtime {
                     id: id.clone(),
                     import: first_line(&e),
                 })?;
-        let pre = ProviderPre::new(instance_pre).map_err(|e| PluginError::WrongWorld {
-            id: id.clone(),
-            world: "provider",
-            reason: first_line(&e),
-        })?;
+        let pre = match ProviderPre::new(instance_pre.clone()) {
+            Ok(pre) => WorldPre::Provider(pre),
+            Err(as_provider) => match MachineConfigExtensionPre::new(instance_pre) {
+                Ok(pre) => WorldPre::Extension(pre),
+                // Name the provider's problem: that is the world most plugins mean to be.
+                Err(_) => {
+                    return Err(PluginError::WrongWorld {
+                        id: id.clone(),
+                        world: "provider",
+                        reason: first_line(&as_provider),
+                    });
+                }
+            },
+        };
         let mut plugin = Plugin {
             id: id.clone(),
             engine: self.engine.clone(),

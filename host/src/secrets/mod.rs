@@ -4,9 +4,12 @@
 //! A [`SecretValue`] zeroizes its bytes on drop, has a redacted `Debug`, and no `Display` or
 //! `Serialize`: the only way to read it is [`SecretValue::expose`], which is easy to grep for.
 
+mod kept;
 mod passphrase;
 mod redact;
 mod source;
+
+pub use kept::{KeepError, KeptSecrets, MIN_KEPT_VALUE};
 
 pub use passphrase::{PASSPHRASE_FILE_ENV, PassphraseError, PassphraseSource, TTY_ATTEMPTS};
 pub use redact::{MIN_REDACTED_LEN, Redactor};

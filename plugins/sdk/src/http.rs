@@ -43,7 +43,7 @@ use crate::error::{self, is_success, redact_url, status_error};
 use crate::retry::{RetryPolicy, parse_http_date, server_hint};
 use crate::{Error, log};
 
-pub use wit::{BasicSecret, Credential, OciSigningKey, PrefixedSecret, Response};
+pub use wit::{BasicSecret, Credential, OauthClient, OciSigningKey, PrefixedSecret, Response};
 
 /// Sends one request through the host, exactly once (no retries, any status is `Ok`).
 pub use wit::send as send_raw;

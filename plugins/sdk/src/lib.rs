@@ -86,6 +86,28 @@ pub mod bindings {
     });
 }
 
+/// Bindings for the `machine-config-extension` world, sharing every imported interface (and so
+/// [`http`], [`log`], [`secrets`], ...) with [`bindings`]. An extension implements
+/// [`ExtensionGuest`] and calls [`export_extension!`].
+#[allow(missing_docs, clippy::all)]
+pub mod extension_bindings {
+    wit_bindgen::generate!({
+        world: "machine-config-extension",
+        path: "../../wit",
+        with: {
+            "tazlab:bootstrap/types@0.3.0": crate::bindings::tazlab::bootstrap::types,
+            "tazlab:bootstrap/http@0.3.0": crate::bindings::tazlab::bootstrap::http,
+            "tazlab:bootstrap/secrets@0.3.0": crate::bindings::tazlab::bootstrap::secrets,
+            "tazlab:bootstrap/crypto@0.3.0": crate::bindings::tazlab::bootstrap::crypto,
+            "tazlab:bootstrap/log@0.3.0": crate::bindings::tazlab::bootstrap::log,
+            "tazlab:bootstrap/time@0.3.0": crate::bindings::tazlab::bootstrap::time,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_extension",
+        default_bindings_module: "tazhost_sdk::extension_bindings",
+    });
+}
+
 pub mod error;
 pub mod http;
 pub mod log;
@@ -94,6 +116,8 @@ pub mod retry;
 
 pub use bindings::export_provider;
 pub use bindings::{Error, Guest, Label, Node, NodeSpec, PluginInfo};
+pub use extension_bindings::Guest as ExtensionGuest;
+pub use extension_bindings::export_extension;
 pub use poll::{check_poll_settings, poll_until, sleep};
 
 /// Secrets granted to this plugin (`granted`, `reveal`). Prefer [`http::Credential`], which
@@ -106,11 +130,11 @@ pub use bindings::tazlab::bootstrap::crypto;
 /// The raw host sleep (`time::sleep(millis)`, at most 60 s per call); see also [`sleep`].
 pub use bindings::tazlab::bootstrap::time;
 
-/// The contract version these bindings were generated from (`tazlab:bootstrap@0.2.0`).
+/// The contract version these bindings were generated from (`tazlab:bootstrap@0.3.0`).
 ///
 /// Return it as [`PluginInfo::contract`]: the host refuses plugins built against another major
 /// version (another minor version while the major is 0).
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";
 
 /// Builds the answer of `describe` with [`CONTRACT_VERSION`] as the contract.
 ///

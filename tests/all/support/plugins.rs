@@ -31,6 +31,7 @@ pub struct Plugins {
     pub hetzner: PathBuf,
     pub oci: PathBuf,
     pub proxmox: PathBuf,
+    pub tailscale: PathBuf,
     pub misbehave: PathBuf,
     pub foreign_import: PathBuf,
     pub wrong_major: PathBuf,
@@ -47,7 +48,7 @@ pub fn plugins() -> &'static Plugins {
         let status = Command::new(cargo)
             .current_dir(&root)
             .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "plugin"])
-            .args(["-p", "hetzner", "-p", "oci", "-p", "proxmox"])
+            .args(["-p", "hetzner", "-p", "oci", "-p", "proxmox", "-p", "tailscale"])
             .args(["-p", "hostile-misbehave"])
             .args(["-p", "hostile-foreign-import", "-p", "hostile-wrong-major"])
             .arg("--target-dir")
@@ -68,6 +69,7 @@ pub fn plugins() -> &'static Plugins {
             hetzner: out.join("hetzner.wasm"),
             oci: out.join("oci.wasm"),
             proxmox: out.join("proxmox.wasm"),
+            tailscale: out.join("tailscale.wasm"),
             misbehave: out.join("hostile_misbehave.wasm"),
             foreign_import: out.join("hostile_foreign_import.wasm"),
             wrong_major: out.join("hostile_wrong_major.wasm"),

@@ -3,13 +3,14 @@
 //! from a Rust test with `start(...)` or from the command line with the `fakecloud`
 //! binary (`fakecloud hetzner --listen 127.0.0.1:0 --token T`).
 //!
-//! Fakes: [`hetzner`], [`proxmox`], [`oci`]. Tailscale is planned beside them. Each module has
-//! the same shape (`start`, `Options`, `Running`) and its own `cli` for the binary.
+//! Fakes: [`hetzner`], [`proxmox`], [`oci`], [`tailscale`]. Each module has the same shape
+//! (`start`, `Options`, `Running`) and its own `cli` for the binary.
 
 pub mod hetzner;
 pub mod oci;
 pub mod proxmox;
 pub mod serve;
+pub mod tailscale;
 
 use anyhow::Context as _;
 

@@ -21,7 +21,7 @@ use fakecloud::hetzner::{FakeHetzner, Options};
         it stops.\n\n\
         The proxmox fake serves HTTPS with a fresh self-signed certificate and prints its \
         SHA-256 fingerprint on the second line.\n\n\
-        Fakes: hetzner, proxmox, oci. Planned: tailscale."
+        Fakes: hetzner, proxmox, oci, tailscale."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,6 +36,8 @@ enum Command {
     Proxmox(fakecloud::proxmox::cli::ProxmoxArgs),
     /// Fake OCI Core Services API: /20160918/instances, accepting only requests signed with one key
     Oci(fakecloud::oci::cli::OciArgs),
+    /// Fake Tailscale API: OAuth client credentials at /api/v2/oauth/token, auth keys under /api/v2/tailnet/{tailnet}/keys
+    Tailscale(fakecloud::tailscale::cli::TailscaleArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Hetzner(args) => hetzner(args).await,
         Command::Proxmox(args) => fakecloud::proxmox::cli::serve(args).await,
         Command::Oci(args) => fakecloud::oci::cli::serve(args).await,
+        Command::Tailscale(args) => fakecloud::tailscale::cli::serve(args).await,
     }
 }
 

@@ -7,6 +7,7 @@
 //! and cap the response.
 
 mod allowlist;
+mod oauth;
 mod origin;
 mod policy;
 pub(crate) mod send;

@@ -1,5 +1,6 @@
 //! Sending one plugin request under its plugin's [`HttpPolicy`].
 
+use super::oauth::{CachedToken, OAuthClient};
 use super::origin::{OriginHost, is_internal, origin_of};
 use super::policy::{HttpPolicy, PolicyError};
 use super::tls::TlsTrust;
@@ -63,6 +64,17 @@ pub enum CredentialRef {
         username: String,
         /// Secret holding the password.
         password: String,
+    },
+    /// A bearer token the host obtains with the OAuth client-credentials grant.
+    OAuthClientCredentials {
+        /// Token endpoint URL.
+        token_url: String,
+        /// Secret holding the client id.
+        client_id: String,
+        /// Secret holding the client secret.
+        client_secret: String,
+        /// Scopes to ask for.
+        scopes: Vec<String>,
     },
     /// An OCI request signature made with a private key held by the host.
     OciSignature {
@@ -182,6 +194,8 @@ pub struct HttpCap {
     clients: Arc<OnceLock<Result<Clients, String>>>,
     /// Clients for origins whose TLS trust the operator pinned, by origin and internal_ok.
     pinned: Arc<Mutex<HashMap<(super::Origin, bool), reqwest::Client>>>,
+    /// OAuth access tokens obtained for this plugin, by client and scopes.
+    tokens: Arc<tokio::sync::Mutex<HashMap<String, CachedToken>>>,
 }
 
 /// The two clients of a plugin.
@@ -209,6 +223,7 @@ impl HttpCap {
             limits,
             clients: Arc::default(),
             pinned: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 
@@ -274,6 +289,20 @@ impl HttpCap {
         self.check_shape(&req)?;
         let route = self.policy.route(&req.url)?;
         let auth = match &req.credential {
+            Some(CredentialRef::OAuthClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scopes,
+            }) => {
+                let client = OAuthClient {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scopes,
+                };
+                Some(self.oauth_credential(&client, &route.logical).await?)
+            }
             Some(cred) => Some(self.credential_header(cred, &route.logical)?),
             None => None,
         };
@@ -483,6 +512,9 @@ impl HttpCap {
                     base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
                 )
             }
+            CredentialRef::OAuthClientCredentials { .. } => {
+                unreachable!("OAuth credentials are resolved by oauth_credential")
+            }
             CredentialRef::OciSignature {
                 key_id,
                 private_key,
@@ -508,6 +540,52 @@ impl HttpCap {
         Ok(Credential {
             kind: Attach::Header(SecretValue::new(header)),
             raw,
+        })
+    }
+
+    /// `authorization: Bearer <token>` for `client`, fetching a token when there is none that
+    /// is still fresh. The client's secrets must be granted both for the token endpoint (they
+    /// are sent there) and for `origin` (the token they buy is).
+    async fn oauth_credential(
+        &self,
+        client: &OAuthClient<'_>,
+        origin: &super::Origin,
+    ) -> Result<Credential, HttpError> {
+        let token_origin = self.policy.route(client.token_url)?.logical;
+        let value = |name: &str| -> Result<SecretValue, HttpError> {
+            self.policy.check_attach(name, &token_origin)?;
+            self.policy.check_attach(name, origin)?;
+            self.secrets.get(name).cloned().ok_or_else(|| {
+                HttpError::Denied(format!("secret `{name}` has no value in this run"))
+            })
+        };
+        let id = value(client.client_id)?;
+        let secret = value(client.client_secret)?;
+        let mut tokens = self.tokens.lock().await;
+        let key = client.cache_key();
+        let fresh = tokens
+            .get(&key)
+            .filter(|t| std::time::Instant::now() < t.renew_at)
+            .cloned();
+        let token = match fresh {
+            Some(t) => t,
+            None => {
+                let t = self
+                    .fetch_token(client, id.expose(), secret.expose())
+                    .await?;
+                tokens.insert(key, t.clone());
+                t
+            }
+        };
+        let header = format!("Bearer {}", token.token.expose());
+        if reqwest::header::HeaderValue::from_str(&header).is_err() {
+            return Err(HttpError::Denied(
+                "the OAuth access token cannot be sent in a header".into(),
+            ));
+        }
+        Ok(Credential {
+            kind: Attach::Header(SecretValue::new(header)),
+            raw: vec![id, secret, token.token],
         })
     }
 

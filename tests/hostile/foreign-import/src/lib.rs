@@ -21,7 +21,7 @@ impl Guest for ForeignImport {
         PluginInfo {
             name: "foreign-import".into(),
             version: format!("{}+{beamed}", env!("CARGO_PKG_VERSION")),
-            contract: "0.2.0".into(),
+            contract: "0.3.0".into(),
             hosts: Vec::new(),
             secrets: Vec::new(),
         }

@@ -64,7 +64,7 @@ mod tests {
         ];
         for (copy, real) in pairs {
             assert_eq!(
-                copy.replace("tazlab:bootstrap@9.0.0", "tazlab:bootstrap@0.2.0"),
+                copy.replace("tazlab:bootstrap@9.0.0", "tazlab:bootstrap@0.3.0"),
                 real,
                 "tests/hostile/wrong-major/wit is out of step with wit/"
             );
