@@ -525,7 +525,15 @@ async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
 
 async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
     let session = open(runtime, &args).await?;
-    tracing::info!("validating {} provider(s)", session.providers.len());
+    if session.extensions.is_empty() {
+        tracing::info!("validating {} provider(s)", session.providers.len());
+    } else {
+        tracing::info!(
+            "validating {} provider(s) and {} extension(s)",
+            session.providers.len(),
+            session.extensions.len()
+        );
+    }
     session.validate().await?;
     let plan = session.plan().await?;
     if !args.json {

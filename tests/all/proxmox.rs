@@ -8,9 +8,9 @@ use std::process::Output;
 use std::time::Duration;
 
 const TOKEN_ID: &str = "tazhost@pve!bootstrap";
-const TOKEN_SECRET: &str = "5b0e7c1a-9d2f-4e6b-8a3c-1f2e3d4c5b6a";
+pub(crate) const TOKEN_SECRET: &str = "5b0e7c1a-9d2f-4e6b-8a3c-1f2e3d4c5b6a";
 
-async fn fake() -> Running {
+pub(crate) async fn fake() -> Running {
     let options = Options {
         task_duration: Duration::from_millis(200),
         auth_failure_delay: Duration::ZERO,
@@ -26,13 +26,13 @@ async fn fake() -> Running {
 }
 
 /// How the cluster trusts the fake's certificate.
-enum Trust<'a> {
+pub(crate) enum Trust<'a> {
     Ca,
     Fingerprint(&'a str),
     Nothing,
 }
 
-fn cluster(fake: &Running, count: u32, trust: Trust<'_>) -> ClusterDir {
+pub(crate) fn cluster(fake: &Running, count: u32, trust: Trust<'_>) -> ClusterDir {
     let base = fake.base_url();
     let tls = match trust {
         Trust::Ca => format!(r#"tls = {{ "{base}" = {{ ca = "pve-ca" }} }}"#),
@@ -98,7 +98,7 @@ async fn tazhost_in(cluster: &ClusterDir, args: &[&str]) -> Output {
 }
 
 /// The VMs tazhost made (the template excluded).
-fn nodes(fake: &Running) -> Vec<fakecloud::proxmox::VmRecord> {
+pub(crate) fn nodes(fake: &Running) -> Vec<fakecloud::proxmox::VmRecord> {
     fake.vms().into_iter().filter(|v| !v.template).collect()
 }
 

@@ -60,6 +60,7 @@ async fn run(dir: &ClusterDir, args: &[&str]) -> Output {
         .arg("-c")
         .arg(dir.path())
         .env("HCLOUD_TOKEN", HCLOUD_TOKEN)
+        .env("PROXMOX_TOKEN_SECRET", crate::proxmox::TOKEN_SECRET)
         .env("TS_CLIENT_ID", CLIENT_ID)
         .env("TS_CLIENT_SECRET", CLIENT_SECRET)
         .stdin(std::process::Stdio::null());
@@ -171,11 +172,12 @@ async fn hetzner_nodes_get_the_minted_key_in_their_config_and_nowhere_else() {
     for secret in [key.key.as_str(), CLIENT_SECRET, HCLOUD_TOKEN] {
         assert_absent(secret, &[&plan, &first, &second]);
     }
-    assert!(
-        ts.token_requests().len() <= 2,
-        "the host reuses its access token: {}",
-        ts.token_requests().len()
+    assert_eq!(
+        ts.token_requests().len(),
+        1,
+        "one token for the one key minted (the plan and the idle rerun need none)"
     );
+    assert!(ts.token_requests()[0].requested_scopes.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,4 +225,36 @@ async fn one_key_per_node_when_asked_and_an_extension_failure_creates_nothing() 
     for k in &keys {
         assert_absent(&k.key, &[&out]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxmox_vms_get_the_key_in_their_cidata_iso() {
+    use crate::proxmox::{Trust, cluster, fake, nodes};
+    let ts = tailscale().await;
+    let pve = fake().await;
+    let dir = cluster(&pve, 2, Trust::Ca);
+    let toml = std::fs::read_to_string(dir.path())
+        .unwrap()
+        .replace("[secrets]\n", &format!("[secrets]\n{TS_SECRETS}"))
+        + &extension_toml(&ts, "");
+    std::fs::write(dir.path(), toml).unwrap();
+    dir.write("controlplane.yaml", OPERATOR_CONFIG);
+
+    let out = run(&dir, &["run"]).await;
+    assert!(out.status.success(), "{}", output_text(&out));
+    let keys = ts.minted_keys();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let vms = nodes(&pve);
+    assert_eq!(vms.len(), 2);
+    for vm in &vms {
+        let volid = format!("local:iso/tazhost-{}-cidata.iso", vm.vmid);
+        let iso = pve.upload(&volid).expect("the cidata ISO");
+        let cidata = tazhost_cidata::read(&iso).unwrap();
+        let user_data = String::from_utf8(cidata.file("user-data").unwrap().to_vec()).unwrap();
+        let env = tailscale_environment(&user_data);
+        assert_eq!(env[0], format!("TS_AUTHKEY={}", keys[0].key));
+        assert_eq!(env[1], format!("TS_HOSTNAME={}", vm.name.clone().unwrap()));
+    }
+    assert_absent(&keys[0].key, &[&out]);
+    assert_absent(crate::proxmox::TOKEN_SECRET, &[&out]);
 }

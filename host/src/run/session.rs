@@ -422,7 +422,7 @@ impl Session {
 
     /// Call `validate` on every provider.
     pub async fn validate(&self) -> Result<(), RunError> {
-        for p in self.providers.values() {
+        for p in self.providers.values().chain(&self.extensions) {
             p.plugin
                 .validate(p.caps.clone(), self.limits(), &p.config_json)
                 .await?;

@@ -328,6 +328,9 @@ async fn run(
             let extension = pre.instantiate_async(&mut *store).await?;
             return Ok(match args {
                 Args::Describe => Returned::Info(extension.call_describe(&mut *store).await?),
+                Args::Validate(config) => {
+                    Returned::Unit(extension.call_validate(&mut *store, &config).await?)
+                }
                 Args::Extend(config, spec, machine_config) => Returned::Text(
                     extension
                         .call_extend(&mut *store, &config, &spec, &machine_config)

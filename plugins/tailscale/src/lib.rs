@@ -45,6 +45,10 @@ impl ExtensionGuest for Tailscale {
         )
     }
 
+    fn validate(config: String) -> Result<(), Error> {
+        Config::parse(&config).map(|_| ())
+    }
+
     fn extend(config: String, node: NodeSpec, machine_config: String) -> Result<String, Error> {
         let cfg = Config::parse(&config)?;
         let key = match cfg.key_per {
