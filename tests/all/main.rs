@@ -13,6 +13,7 @@ mod hetzner;
 mod hostile;
 mod http_policy;
 mod leaks;
+mod oauth_http;
 mod oci;
 mod oci_signing_sdk;
 mod proxmox;

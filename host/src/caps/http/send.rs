@@ -284,8 +284,34 @@ impl HttpCap {
         &self.policy
     }
 
-    /// Send one request under the policy.
+    /// Send one request under the policy. A request with an OAuth credential whose token the
+    /// server no longer accepts (401: revoked, or expired early) is sent once more with a fresh
+    /// token.
     pub async fn send(&self, req: OutboundRequest) -> Result<InboundResponse, HttpError> {
+        let Some(CredentialRef::OAuthClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+        }) = &req.credential
+        else {
+            return self.send_once(req).await;
+        };
+        let response = self.send_once(req.clone()).await?;
+        if response.status != 401 {
+            return Ok(response);
+        }
+        let client = OAuthClient {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+        };
+        self.tokens.lock().await.remove(&client.cache_key());
+        self.send_once(req).await
+    }
+
+    async fn send_once(&self, req: OutboundRequest) -> Result<InboundResponse, HttpError> {
         self.check_shape(&req)?;
         let route = self.policy.route(&req.url)?;
         let auth = match &req.credential {
