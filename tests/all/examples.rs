@@ -1,5 +1,5 @@
 //! The commented cluster.toml of each provider in `examples/` stays valid: it loads, and its
-//! provider section passes the real plugin's own `validate`.
+//! provider and extension sections pass the real plugins' own `validate`.
 
 use crate::support::*;
 use std::sync::Arc;
@@ -42,5 +42,33 @@ async fn every_example_loads_and_its_plugin_accepts_its_config() {
             )
             .await
             .unwrap_or_else(|e| panic!("{example}: {e}"));
+        for ext in &config.extensions {
+            assert_eq!(
+                ext.name, "tailscale",
+                "{example}: only tailscale is written so far"
+            );
+            let plugin = runtime
+                .load(
+                    &plugins().tailscale,
+                    None,
+                    &Limits::default(),
+                    LogSink::Tracing,
+                )
+                .await
+                .unwrap();
+            let caps = Arc::new(PluginCaps::nothing(&ext.name, LogSink::Tracing));
+            plugin
+                .validate(caps, &Limits::default(), &ext.config_json())
+                .await
+                .unwrap_or_else(|e| panic!("{example}: extension {}: {e}", ext.name));
+        }
     }
+    assert!(
+        ClusterConfig::load(&workspace().join("examples/hetzner/cluster.toml"))
+            .unwrap()
+            .extensions
+            .iter()
+            .any(|e| e.name == "tailscale"),
+        "the Hetzner example shows the Tailscale extension"
+    );
 }
