@@ -23,7 +23,7 @@ struct Edit {
 
 /// Applies non-overlapping edits.
 fn apply(config: &str, mut edits: Vec<Edit>) -> String {
-    edits.sort_by(|a, b| b.range.start.cmp(&a.range.start));
+    edits.sort_by_key(|e| core::cmp::Reverse(e.range.start));
     let mut out = config.to_owned();
     for edit in edits {
         out.replace_range(edit.range, &edit.text);
@@ -46,7 +46,9 @@ fn line_start(config: &str, pos: usize) -> usize {
 
 /// Offset of the line break (or the end of the text) ending the line holding `pos`.
 fn line_end(config: &str, pos: usize) -> usize {
-    config[pos..].find(['\n', '\r']).map_or(config.len(), |i| pos + i)
+    config[pos..]
+        .find(['\n', '\r'])
+        .map_or(config.len(), |i| pos + i)
 }
 
 /// Whether `doc` is the `ExtensionServiceConfig` of `extension`.
@@ -170,6 +172,17 @@ fn quoted_scalar_end(config: &str, item: &Node) -> Option<usize> {
     quoted_end(config, item.start.start + open).filter(|&e| e <= item.start.end)
 }
 
+/// The end of a scalar's text: for a quoted one, just past its closing quote; otherwise the
+/// end of its span.
+fn scalar_text_end(config: &str, node: &Node) -> usize {
+    match node.value {
+        Value::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) => {
+            quoted_scalar_end(config, node).unwrap_or(node.start.end)
+        }
+        _ => node.start.end,
+    }
+}
+
 /// The bytes of a scalar item written on one line as a plain, single-quoted or double-quoted
 /// scalar, from its anchor or tag (if any) to the end of its text; `None` for any other item.
 fn one_line_scalar(config: &str, item: &Node) -> Option<Range<usize>> {
@@ -236,7 +249,10 @@ fn edit_block_sequence(
             .iter()
             .map(|e| format!("{le}{prefix}{}", double_quoted(e)))
             .collect();
-        edits.push(Edit { range: at..at, text });
+        edits.push(Edit {
+            range: at..at,
+            text,
+        });
     }
     Some(edits)
 }
@@ -273,17 +289,13 @@ fn rewrite_value(
             let last = items
                 .last()
                 .ok_or_else(|| unsupported(document, "empty block sequence"))?;
-            let mut end = last.start.end;
+            let mut end = scalar_text_end(config, last);
             let mut text = format!(": {flow}");
             match last.value {
-                Value::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) => {
-                    end = quoted_scalar_end(config, last).unwrap_or(end);
-                }
                 Value::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded) => {
                     // A block scalar's span runs on to the next token: stop at its line start.
                     let start = line_start(config, end);
-                    if start > last.start.start && config[start..end].bytes().all(|b| b == b' ')
-                    {
+                    if start > last.start.start && config[start..end].bytes().all(|b| b == b' ') {
                         end = start;
                         text.push_str(le);
                     }
@@ -291,16 +303,17 @@ fn rewrite_value(
                 _ => {}
             }
             Ok(Edit {
-                range: key.start.end..end,
+                range: scalar_text_end(config, key)..end,
                 text,
             })
         }
         _ if value.start.is_empty() => {
             // `environment:` with nothing after it: the parser puts the empty scalar at the
             // end of the key, before the `:`.
-            let at = config[key.start.end..]
+            let key_end = scalar_text_end(config, key);
+            let at = config[key_end..]
                 .find(':')
-                .map(|i| key.start.end + i + 1)
+                .map(|i| key_end + i + 1)
                 .ok_or_else(|| unsupported(document, "cannot find the `:` after `environment`"))?;
             let before = config[..at].chars().next_back();
             let after = config[at..].chars().next();
@@ -384,8 +397,7 @@ fn same_except_environment(a: &Node, b: &Node) -> bool {
     a.anchor == b.anchor
         && a.tag == b.tag
         && x.len() == y.len()
-        && x
-            .iter()
+        && x.iter()
             .zip(&y)
             .all(|((k1, v1), (k2, v2))| same(k1, k2) && same(v1, v2))
 }
@@ -489,12 +501,20 @@ pub(crate) fn append_new(
     // last old document keep their spans exactly.
     let last = docs.len().saturating_sub(1);
     if after.len() != docs.len() + 1
-        || !docs.iter().zip(&after).enumerate().all(|(j, (before, now))| {
-            same(&before.root, &now.root)
-                && (j == last || config[before.span.clone()] == out[now.span.clone()])
-        })
+        || !docs
+            .iter()
+            .zip(&after)
+            .enumerate()
+            .all(|(j, (before, now))| {
+                same(&before.root, &now.root)
+                    && (j == last || config[before.span.clone()] == out[now.span.clone()])
+            })
         || matching(&after, extension) != [index]
-        || environment(&after[index].root, index).ok().flatten().as_ref() != Some(&merged.entries)
+        || environment(&after[index].root, index)
+            .ok()
+            .flatten()
+            .as_ref()
+            != Some(&merged.entries)
     {
         return Err(fail());
     }

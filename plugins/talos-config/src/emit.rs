@@ -95,9 +95,7 @@ pub(crate) fn double_quoted(s: &str) -> String {
 /// string (starts with a letter and is no YAML 1.1 or 1.2 boolean or null word), else
 /// double-quoted.
 pub(crate) fn name_scalar(name: &str) -> String {
-    let reserved = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null",
-    ];
+    let reserved = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
     if name.starts_with(|c: char| c.is_ascii_lowercase()) && !reserved.contains(&name) {
         name.to_owned()
     } else {

@@ -338,6 +338,10 @@ impl Document {
 /// The documents of a machine config, in order (see the crate docs for how the stream is
 /// split and how the split is checked). Empty for a config with no document (empty, or only
 /// comments).
+///
+/// # Errors
+///
+/// A config that is not valid YAML, or that cannot be split into documents safely.
 pub fn documents(config: &str) -> Result<Vec<Document>, TalosConfigError> {
     Ok(tree::analyze(config)?
         .into_iter()
@@ -358,10 +362,19 @@ pub fn documents(config: &str) -> Result<Vec<Document>, TalosConfigError> {
 /// list if it has no `environment` or a null one.
 ///
 /// The result holds secrets when the config does; errors do not.
+///
+/// # Errors
+///
+/// An extension name that is not `[a-z0-9_-]+`, a config that is not valid YAML or cannot be
+/// split into documents safely, more than one matching document, an `environment` that is
+/// not a list of strings (or appears twice).
 pub fn extension_environment(
     config: &str,
     extension: &str,
 ) -> Result<Option<Vec<String>>, TalosConfigError> {
+    if !emit::valid_extension_name(extension) {
+        return Err(TalosConfigError::InvalidExtensionName);
+    }
     let docs = tree::analyze(config)?;
     match edit::matching(&docs, extension).as_slice() {
         [] => Ok(None),

@@ -121,10 +121,10 @@ pub(crate) fn split(text: &str) -> Vec<Range<usize>> {
     }
     if explicit || content {
         pieces.push(start..text.len());
-    } else if start < text.len() {
-        if let Some(last) = pieces.last_mut() {
-            last.end = text.len();
-        }
+    } else if start < text.len()
+        && let Some(last) = pieces.last_mut()
+    {
+        last.end = text.len();
     }
     pieces
 }
@@ -164,7 +164,10 @@ mod tests {
         assert_eq!(texts(""), Vec::<&str>::new());
         assert_eq!(texts("# only\n\n"), Vec::<&str>::new());
         assert_eq!(texts("a: 1\n"), ["a: 1\n"]);
-        assert_eq!(texts("# c\n---\na: 1\n---\nb: 2"), ["# c\n---\na: 1\n", "---\nb: 2"]);
+        assert_eq!(
+            texts("# c\n---\na: 1\n---\nb: 2"),
+            ["# c\n---\na: 1\n", "---\nb: 2"]
+        );
         assert_eq!(texts("a: 1\n...\n# c\n"), ["a: 1\n...\n# c\n"]);
         assert_eq!(texts("a: 1\n...\nb: 2\n"), ["a: 1\n...\n", "b: 2\n"]);
         assert_eq!(texts("---\n---\n"), ["---\n", "---\n"]);

@@ -20,7 +20,8 @@ pub(crate) struct Node {
     pub end: Range<usize>,
     /// Anchor, numbered from 1 in the order of the document's anchors; 0 for none.
     pub anchor: usize,
-    /// The tag as written (resolved through `%TAG` directives), if any.
+    /// The tag, if any: its handle resolved (through `%TAG` directives) and its suffix, e.g.
+    /// `tag:yaml.org,2002:null` for `!!null`.
     pub tag: Option<String>,
     /// What the node holds.
     pub value: Value,
@@ -100,8 +101,7 @@ pub(crate) fn same(a: &Node, b: &Node) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .zip(y)
                     .all(|((k1, v1), (k2, v2))| same(k1, k2) && same(v1, v2))
         }
@@ -246,7 +246,7 @@ fn parse(text: &str, base: usize) -> Result<Vec<RawDocument>, ParseFailure> {
                 start: bytes.clone(),
                 end: bytes,
                 anchor: anchor_number(&mut anchors, id),
-                tag: tag.map(|t| t.to_string()),
+                tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
                 value: Value::Scalar(value.into_owned(), style),
             }),
             Event::Alias(id) => Some(Node {
@@ -263,7 +263,7 @@ fn parse(text: &str, base: usize) -> Result<Vec<RawDocument>, ParseFailure> {
                 stack.push(Frame {
                     start: bytes,
                     anchor: anchor_number(&mut anchors, id),
-                    tag: tag.map(|t| t.to_string()),
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
                     map,
                     items: Vec::new(),
                 });
@@ -345,7 +345,10 @@ mod tests {
 
     #[test]
     fn sanitized_reasons_quote_nothing() {
-        assert_eq!(sanitize("unexpected character: `@'"), "unexpected character");
+        assert_eq!(
+            sanitize("unexpected character: `@'"),
+            "unexpected character"
+        );
         assert_eq!(sanitize("expected ',' or ']'"), "expected ',' or ']'");
         assert_eq!(sanitize("found 'secret' here"), "found");
         assert_eq!(sanitize("found \"secret\""), "found");

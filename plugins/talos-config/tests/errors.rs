@@ -20,7 +20,10 @@ fn refuse(config: &str, extension: &str, set: &[(&str, &str)]) -> TalosConfigErr
 fn assert_no_secret(err: &TalosConfigError) {
     for shown in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
         assert!(!shown.contains(SECRET), "secret in {shown:?}");
-        assert!(!shown.contains("SECRETSECRET"), "part of the secret in {shown:?}");
+        assert!(
+            !shown.contains("SECRETSECRET"),
+            "part of the secret in {shown:?}"
+        );
         assert!(!shown.contains("tskey"), "part of the secret in {shown:?}");
     }
 }
@@ -49,7 +52,10 @@ fn invalid_yaml() {
             matches!(err, TalosConfigError::InvalidYaml { line, column, .. } if line >= 1 && column >= 1),
             "{config:?}: {err:?}"
         );
-        assert!(err.to_string().starts_with("the machine config is not valid YAML: "));
+        assert!(
+            err.to_string()
+                .starts_with("the machine config is not valid YAML: ")
+        );
         let err = documents(&config).unwrap_err();
         assert_no_secret(&err);
         let err = extension_environment(&config, "tailscale").unwrap_err();
@@ -84,7 +90,10 @@ fn more_than_one_matching_document() {
         "the machine config has 2 ExtensionServiceConfig documents named \"tailscale\" \
          (documents 3, 4); Talos rejects duplicates"
     );
-    assert_eq!(extension_environment(&config, "tailscale").unwrap_err(), err);
+    assert_eq!(
+        extension_environment(&config, "tailscale").unwrap_err(),
+        err
+    );
 }
 
 #[test]
@@ -96,8 +105,16 @@ fn environment_that_is_not_a_list_of_strings() {
         "environment: 1\n",
         "environment: \"\"\n",
     ] {
-        let err = refuse(&tailscale_doc(environment), "tailscale", &[("TS_AUTHKEY", SECRET)]);
-        assert_eq!(err, TalosConfigError::EnvironmentNotList { document: 2 }, "{environment:?}");
+        let err = refuse(
+            &tailscale_doc(environment),
+            "tailscale",
+            &[("TS_AUTHKEY", SECRET)],
+        );
+        assert_eq!(
+            err,
+            TalosConfigError::EnvironmentNotList { document: 2 },
+            "{environment:?}"
+        );
         assert_eq!(
             err.to_string(),
             "the `environment` of document 3 of the machine config is not a list of strings"
@@ -109,7 +126,11 @@ fn environment_that_is_not_a_list_of_strings() {
         ("environment:\n  - &a A=1\n  - *a\n", 1),
         ("environment:\n  - A=1\n  - B: 2\n", 1),
     ] {
-        let err = refuse(&tailscale_doc(environment), "tailscale", &[("TS_AUTHKEY", SECRET)]);
+        let err = refuse(
+            &tailscale_doc(environment),
+            "tailscale",
+            &[("TS_AUTHKEY", SECRET)],
+        );
         assert_eq!(
             err,
             TalosConfigError::EnvironmentEntryNotString { document: 2, entry },
@@ -121,7 +142,10 @@ fn environment_that_is_not_a_list_of_strings() {
         "tailscale",
         &[("TS_AUTHKEY", SECRET)],
     );
-    assert_eq!(err, TalosConfigError::DuplicateEnvironmentKey { document: 2 });
+    assert_eq!(
+        err,
+        TalosConfigError::DuplicateEnvironmentKey { document: 2 }
+    );
 }
 
 #[test]
@@ -161,7 +185,11 @@ fn invalid_values() {
         (format!("{SECRET}\u{2029}"), ValueProblem::LineBreak),
         (format!("{SECRET}\0"), ValueProblem::Nul),
     ] {
-        let err = refuse(CONTROLPLANE, "tailscale", &[("TS_HOSTNAME", "a"), ("TS_AUTHKEY", &value)]);
+        let err = refuse(
+            CONTROLPLANE,
+            "tailscale",
+            &[("TS_HOSTNAME", "a"), ("TS_AUTHKEY", &value)],
+        );
         assert_eq!(
             err,
             TalosConfigError::InvalidValue {
@@ -182,7 +210,11 @@ fn duplicate_variables() {
     let err = refuse(
         CONTROLPLANE,
         "tailscale",
-        &[("TS_AUTHKEY", SECRET), ("TS_HOSTNAME", "a"), ("TS_AUTHKEY", SECRET)],
+        &[
+            ("TS_AUTHKEY", SECRET),
+            ("TS_HOSTNAME", "a"),
+            ("TS_AUTHKEY", SECRET),
+        ],
     );
     assert_eq!(
         err,
@@ -190,12 +222,22 @@ fn duplicate_variables() {
             name: "TS_AUTHKEY".to_owned()
         }
     );
-    assert_eq!(err.to_string(), "variable TS_AUTHKEY is given more than once");
+    assert_eq!(
+        err.to_string(),
+        "variable TS_AUTHKEY is given more than once"
+    );
 }
 
 #[test]
 fn invalid_extension_names() {
-    for name in ["", "Tailscale", "tail scale", "tail/scale", "tailscale\n", SECRET] {
+    for name in [
+        "",
+        "Tailscale",
+        "tail scale",
+        "tail/scale",
+        "tailscale\n",
+        SECRET,
+    ] {
         let err = refuse(CONTROLPLANE, name, &[("TS_AUTHKEY", SECRET)]);
         assert_eq!(err, TalosConfigError::InvalidExtensionName, "{name:?}");
     }
@@ -206,6 +248,17 @@ fn request_is_checked_before_the_config() {
     // A broken config and a bad name: the name is reported.
     let err = refuse("a: [", "tailscale", &[("bad", SECRET)]);
     assert_eq!(err, TalosConfigError::InvalidVariableName { position: 0 });
+}
+
+#[test]
+fn ambiguous_documents_are_refused() {
+    // A byte order mark before a `---` in the middle of the stream: YAML 1.2 lets a document
+    // start there, the textual split (markers at column 0) does not see one. Refused rather
+    // than guessed.
+    let config = format!("{CONTROLPLANE}\u{feff}---\napiVersion: v1alpha1\nkind: HostnameConfig\n");
+    let err = refuse(&config, "tailscale", &[("TS_AUTHKEY", SECRET)]);
+    assert_eq!(err, TalosConfigError::AmbiguousDocuments);
+    assert_eq!(documents(&config).unwrap_err(), err);
 }
 
 #[test]
@@ -230,7 +283,9 @@ fn errors_are_std_errors() {
 #[test]
 fn a_secret_in_the_config_never_shows_in_errors_either() {
     // The existing key is in the config; the edit is refused for another reason.
-    let config = tailscale_doc(&format!("environment:\n  - TS_AUTHKEY={SECRET}\n  - {{B: 2}}\n"));
+    let config = tailscale_doc(&format!(
+        "environment:\n  - TS_AUTHKEY={SECRET}\n  - {{B: 2}}\n"
+    ));
     let err = refuse(&config, "tailscale", &[("TS_AUTHKEY", "new")]);
     assert_eq!(
         err,
@@ -240,6 +295,9 @@ fn a_secret_in_the_config_never_shows_in_errors_either() {
         }
     );
     // `documents` shows kinds and names, never environment values.
-    let docs = documents(&tailscale_doc(&format!("environment:\n  - TS_AUTHKEY={SECRET}\n"))).unwrap();
+    let docs = documents(&tailscale_doc(&format!(
+        "environment:\n  - TS_AUTHKEY={SECRET}\n"
+    )))
+    .unwrap();
     assert!(!format!("{docs:?}").contains(SECRET));
 }

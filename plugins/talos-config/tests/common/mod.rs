@@ -145,8 +145,16 @@ pub fn check(input: &str, extension: &str, set: &[(&str, &str)]) -> String {
 
     let docs_in = documents(input).expect("input splits");
     let docs_out = documents(&out).expect("output splits");
-    assert_eq!(docs_in.len(), before.len(), "crate and libyaml count documents alike");
-    assert_eq!(docs_out.len(), after.len(), "crate and libyaml count documents alike");
+    assert_eq!(
+        docs_in.len(),
+        before.len(),
+        "crate and libyaml count documents alike"
+    );
+    assert_eq!(
+        docs_out.len(),
+        after.len(),
+        "crate and libyaml count documents alike"
+    );
 
     match targets.first() {
         Some(&t) => {
@@ -155,13 +163,13 @@ pub fn check(input: &str, extension: &str, set: &[(&str, &str)]) -> String {
                 if i == t {
                     let mut want = before[i].clone();
                     let env = expected_environment(&libyaml_environment(&before[i]), set);
-                    if let Some(map) = want.as_mapping_mut() {
-                        if !env.is_empty() || map.contains_key("environment") {
-                            map.insert(
-                                Value::from("environment"),
-                                Value::Sequence(env.iter().map(|e| Value::from(e.as_str())).collect()),
-                            );
-                        }
+                    if let Some(map) = want.as_mapping_mut()
+                        && (!env.is_empty() || map.contains_key("environment"))
+                    {
+                        map.insert(
+                            Value::from("environment"),
+                            Value::Sequence(env.iter().map(|e| Value::from(e.as_str())).collect()),
+                        );
                     }
                     if libyaml_environment(&before[i]) == env {
                         // Nothing to change: the config must come back as it was.
@@ -187,7 +195,10 @@ pub fn check(input: &str, extension: &str, set: &[(&str, &str)]) -> String {
             assert_eq!(&after[..before.len()], &before[..]);
             let new = &after[before.len()];
             assert!(is_target(new, extension));
-            assert_eq!(new.get("apiVersion").and_then(Value::as_str), Some("v1alpha1"));
+            assert_eq!(
+                new.get("apiVersion").and_then(Value::as_str),
+                Some("v1alpha1")
+            );
             assert_eq!(libyaml_environment(new), expected_environment(&[], set));
             for i in 0..before.len().saturating_sub(1) {
                 assert_eq!(docs_out[i].text(&out), docs_in[i].text(input));
