@@ -291,16 +291,13 @@ fn rewrite_value(
                 .ok_or_else(|| unsupported(document, "empty block sequence"))?;
             let mut end = scalar_text_end(config, last);
             let mut text = format!(": {flow}");
-            match last.value {
-                Value::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded) => {
-                    // A block scalar's span runs on to the next token: stop at its line start.
-                    let start = line_start(config, end);
-                    if start > last.start.start && config[start..end].bytes().all(|b| b == b' ') {
-                        end = start;
-                        text.push_str(le);
-                    }
+            if let Value::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded) = last.value {
+                // A block scalar's span runs on to the next token: stop at its line start.
+                let start = line_start(config, end);
+                if start > last.start.start && config[start..end].bytes().all(|b| b == b' ') {
+                    end = start;
+                    text.push_str(le);
                 }
-                _ => {}
             }
             Ok(Edit {
                 range: scalar_text_end(config, key)..end,

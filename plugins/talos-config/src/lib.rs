@@ -26,8 +26,8 @@
 //!   - TS_HOSTNAME=node-1
 //! ```
 //!
-//! What the sources say (Talos 1.5 introduced the document; the schema is the same from the
-//! v1.10 reference to the current v1.14 one):
+//! What the sources say (the reference pages for Talos v1.10, v1.11, v1.12 and v1.14 show the
+//! same schema):
 //!
 //! * **Fields.** `name` (string, required: the extension service's name), `configFiles`
 //!   (list of `{content: string, mountPath: string}`), `environment` (list of strings).
@@ -39,8 +39,8 @@
 //!   `apiVersion`/`kind`).
 //! * **Validation** (`Validate` in that file): `name` must not be empty; `configFiles` and
 //!   `environment` must not both be empty; every config file needs `content` and `mountPath`.
-//!   The environment entries themselves are not checked: Talos hands the strings to the
-//!   service as they are, in the `NAME=value` form of its examples (`NUT_UPS=upsname`).
+//!   The environment entries themselves are not checked there; they are plain strings in the
+//!   `NAME=value` form of the examples (`NUT_UPS=upsname`).
 //! * **Loading** (siderolabs/talos
 //!   `pkg/machinery/config/configloader/internal/decoder/decoder.go`): the stream is read with
 //!   go-yaml (`go.yaml.in/yaml/v4`) with known fields enforced, so an unknown key is an error;
@@ -63,22 +63,34 @@
 //!
 //! # YAML library: saphyr-parser
 //!
-//! [`saphyr-parser`](https://crates.io/crates/saphyr-parser) 0.3 (the parser of the saphyr
-//! project, github.com/saphyr-rs/saphyr, released through 2025–2026): pure Rust, `no_std` +
-//! `alloc`, depending only on `arraydeque` and `thiserror`, so it builds for `wasm32-wasip2`;
-//! YAML 1.2 and tested against the YAML test suite; and its events carry source spans
-//! (character index, line, column), which is what lets the edit below change only the bytes it
-//! means to. It also ends an unindented root block scalar at a `---` line, as the
-//! specification says (its test `block_scalar_document_start`).
+//! [`saphyr-parser`](https://crates.io/crates/saphyr-parser) 0.3 (the parser crate of the
+//! saphyr project, github.com/saphyr-rs/saphyr; the 0.3 line is current, 0.3.4 when this was
+//! written): pure Rust with `#![no_std]` + `alloc`,
+//! depending only on `arraydeque` and `thiserror`, so it builds for `wasm32-wasip2`
+//! (`cargo build -p tazhost-talos-config --target wasm32-wasip2`); YAML 1.2 and tested against
+//! the YAML test suite; and its events carry source spans (character index, line, column),
+//! which is what lets the edit below change only the bytes it means to. It also ends an
+//! unindented root block scalar at a `---` line, as the specification says (its test
+//! `block_scalar_document_start`). Its error messages are static text except one that quotes
+//! a single indicator character; the crate still cuts them before any quoted text.
 //!
-//! Not chosen: `serde_yaml` (deprecated and archived by its author in 2024); its forks
-//! `serde_yaml_ng` and `serde_norway` (serde front ends over `unsafe-libyaml`, a C-to-Rust
-//! translation of libyaml in unsafe code, that give values without positions, so a document
-//! could only be re-emitted, losing comments and layout); `yaml-rust2` (the same code lineage
-//! and maintainer as saphyr, which succeeds it); `saphyr` itself (a loader and emitter on top
-//! of saphyr-parser, with two more dependencies, none of it needed here). `serde_norway` is a
-//! dev-dependency only: the tests read every result back with it, a libyaml-lineage parser
-//! like Talos's go-yaml, independent of the parser the crate uses.
+//! Span quirks this crate works around (found by tests): a block list's start event sits on
+//! its first `-` only when the list is indented (an unindented one starts at its first entry);
+//! a `|`/`>` scalar's span starts at its content, not at the indicator, and runs on to the
+//! next token; a quoted scalar's span, and a flow list's `]` event, can run on over a comment
+//! after them; an empty scalar (`environment:` with nothing) sits before the key's `:`.
+//!
+//! Not chosen: `serde_yaml` (marked deprecated and unmaintained by its author in 2024,
+//! `0.9.34+deprecated`); its forks `serde_yaml_ng` and `serde_norway` (serde front ends over
+//! `unsafe-libyaml`, a C-to-Rust translation of libyaml in unsafe code, that give values
+//! without positions, so a document could only be re-emitted, losing comments and layout);
+//! `yaml-rust2` (the earlier line of the same code and author; saphyr is where it continues);
+//! `saphyr` itself (a loader and emitter on top of saphyr-parser, with two more dependencies,
+//! none of it needed here). `serde_norway` is a dev-dependency only: the tests read every
+//! result back with it, a libyaml-lineage parser like Talos's go-yaml, independent of the
+//! parser the crate uses. (Talos parses with go-yaml, a YAML 1.1-era parser; a few streams
+//! valid in YAML 1.2, such as a bare document right after `...` without `---`, would be
+//! accepted here and rejected by Talos. This crate never writes such a thing.)
 //!
 //! # Splitting the stream into documents
 //!
@@ -92,8 +104,8 @@
 //! document belong to it. Then the real parser must agree, or the config is refused
 //! ([`TalosConfigError::AmbiguousDocuments`]): the whole stream must parse, have as many
 //! documents as there are pieces, each starting inside its piece, and each piece parsed alone
-//! must be exactly one document equal to the one the parser found in the stream. Only `kind`,
-//! `name` and `environment` are read from the trees.
+//! must be exactly one document equal to the one the parser found in the stream. Only `apiVersion`,
+//! `kind`, `name` and `environment` are read from the trees.
 //!
 //! # What the edit keeps, and what it changes
 //!
@@ -111,19 +123,25 @@
 //!     entry that already reads `NAME=value` is not touched. Every entry with that name is
 //!     replaced (duplicates stay, all with the new value). Other entries stay as written.
 //!   * a variable not present is added as a new line after the last entry's line (after a
-//!     comment on it), begun exactly like the first entry's line (indentation, `-`, spaces),
-//!     in the order given.
+//!     comment on it): the list's indentation, `- `, the double-quoted entry; one line per
+//!     variable, in the order given.
 //!   * without an `environment` key, `environment:` and a block list are inserted at the end
 //!     of the document's mapping (after its last key and any comments after it, before a `...`
 //!     or the next `---`), indented like the document's first key; in a flow mapping (`{...}`)
 //!     `environment: [...]` is inserted right after the `{`.
 //!   * **Fallback**, when `environment` is a flow list (`[...]`), a null (`environment:` with
-//!     nothing, `~`), or a block list whose entries to change or whose last entry are not
-//!     one-line plain or quoted scalars without anchor or tag: the environment's value alone is
-//!     rewritten as a one-line flow list of double-quoted entries, `["A=1", "B=2"]`, with all
-//!     entries in their order. The quoting of the untouched entries, and any comments,
-//!     anchors or tags inside that value, are lost; for a block list the text from the end of
-//!     the `environment` key through the last entry is what is rewritten.
+//!     nothing, `~`, `null`, `!!null`), or a block list that cannot be edited line by line: an
+//!     entry to change is not a one-line plain or quoted scalar, or has an anchor or tag; or
+//!     there is something to append and the last entry is not a one-line plain or quoted
+//!     scalar (`|`/`>` block scalars, multi-line scalars); or the first `-` cannot be located
+//!     (a list with an anchor or tag whose first line is not `- entry`). Then the
+//!     environment's value alone is rewritten as a one-line flow list of double-quoted
+//!     entries, `["A=1", "B=2"]`, with all entries in their order and values. The quoting of
+//!     the untouched entries, and any comments, anchors or tags inside that value, are lost:
+//!     for a flow list the text from its `[` through its `]` is rewritten (a comment after the
+//!     `]` stays); for a null, the null (a comment after it stays); for a block list the text
+//!     from the end of the `environment` key (after its closing quote, if quoted) through the
+//!     end of the last entry, so a comment on the key's line and between entries goes.
 //!   * New and replaced entries are always double-quoted, with `"` and `\` escaped and other
 //!     non-printable characters as `\t` or `\uXXXX`, so any YAML 1.1 or 1.2 parser reads back
 //!     exactly `NAME=value`, whatever `:`, `#`, quotes or leading spaces the value has.
