@@ -32,6 +32,7 @@ fn cap(granted: &[&str], endpoints: &[(&str, &str)], limits: HttpLimits) -> Http
             SecretGrant {
                 hosts: Allowlist::parse(&["https://api.example.com"]).unwrap(),
                 reveal: false,
+                oauth: false,
             },
         )]
         .into(),

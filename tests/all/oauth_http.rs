@@ -36,6 +36,7 @@ fn cap(fake: &Running, client_secret: &str, secret_hosts: &[&str]) -> HttpCap {
     let grant = |hosts: &[&str]| SecretGrant {
         hosts: Allowlist::parse(hosts).unwrap(),
         reveal: false,
+        oauth: true,
     };
     let policy = HttpPolicy {
         declared_hosts: Allowlist::parse(&[origin.as_str()]).unwrap(),
@@ -110,4 +111,65 @@ async fn a_client_secret_not_granted_for_the_token_endpoint_is_never_sent() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(fake.request_count(), 0, "nothing left the host");
+}
+
+#[tokio::test]
+async fn oauth_secrets_are_never_attached_as_they_are_so_no_token_reaches_the_plugin() {
+    let fake = fake().await;
+    let c = cap(&fake, CLIENT_SECRET, &[fake.base_url().as_str()]);
+    // The plugin asks for the token itself, with the client's credentials as HTTP Basic: the
+    // answer would hand it the access token.
+    let own_grant = OutboundRequest {
+        method: "POST".into(),
+        url: format!("{}/api/v2/oauth/token", fake.base_url()),
+        headers: vec![(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: Some(b"grant_type=client_credentials".to_vec()),
+        credential: Some(CredentialRef::Basic {
+            username: "id".into(),
+            password: "secret".into(),
+        }),
+    };
+    match c.send(own_grant).await {
+        Err(HttpError::Denied(m)) => assert!(m.contains("OAuth client credential"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let mut bearer = mint(&fake);
+    bearer.credential = Some(CredentialRef::Bearer("secret".into()));
+    assert!(matches!(c.send(bearer).await, Err(HttpError::Denied(_))));
+    assert_eq!(fake.request_count(), 0, "nothing left the host");
+}
+
+#[tokio::test]
+async fn a_secret_not_granted_for_oauth_cannot_buy_a_token() {
+    let fake = fake().await;
+    let origin = fake.base_url();
+    let mut secrets = SecretSet::default();
+    secrets.insert("id", SecretValue::new(CLIENT_ID.into()));
+    secrets.insert("secret", SecretValue::new(CLIENT_SECRET.into()));
+    let plain = |name: &str| {
+        (
+            name.to_string(),
+            SecretGrant {
+                hosts: Allowlist::parse(&[origin.as_str()]).unwrap(),
+                reveal: false,
+                oauth: false,
+            },
+        )
+    };
+    let policy = HttpPolicy {
+        declared_hosts: Allowlist::parse(&[origin.as_str()]).unwrap(),
+        granted_hosts: Allowlist::parse(&[origin.as_str()]).unwrap(),
+        declared_secrets: ["id".to_string(), "secret".to_string()].into(),
+        secrets: [plain("id"), plain("secret")].into(),
+        ..HttpPolicy::default()
+    };
+    let c = HttpCap::new(Arc::new(policy), Arc::new(secrets), HttpLimits::default());
+    match c.send(mint(&fake)).await {
+        Err(HttpError::Denied(m)) => assert!(m.contains("not granted for OAuth"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(fake.request_count(), 0);
 }

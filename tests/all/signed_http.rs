@@ -37,6 +37,7 @@ fn cap(fake: &Running) -> HttpCap {
             SecretGrant {
                 hosts: Allowlist::parse(&[origin.as_str()]).unwrap(),
                 reveal: false,
+                oauth: false,
             },
         )]
         .into(),

@@ -38,7 +38,7 @@ config = {{ tags = ["tag:k8s"], extra_args = "--accept-routes --advertise-tags=t
 
 [extensions.grants]
 hosts = ["https://api.tailscale.com"]
-secrets = [{{ name = "tailscale-oauth-client-id" }}, {{ name = "tailscale-oauth-client-secret" }}]
+secrets = [{{ name = "tailscale-oauth-client-id", oauth = true }}, {{ name = "tailscale-oauth-client-secret", oauth = true }}]
 endpoints = {{ "https://api.tailscale.com" = "{endpoint}" }}
 "#,
         plugin = plugins().tailscale.display(),
@@ -63,6 +63,8 @@ async fn run(dir: &ClusterDir, args: &[&str]) -> Output {
         .env("PROXMOX_TOKEN_SECRET", crate::proxmox::TOKEN_SECRET)
         .env("TS_CLIENT_ID", CLIENT_ID)
         .env("TS_CLIENT_SECRET", CLIENT_SECRET)
+        // Debug lines too: a leak at any level counts.
+        .env("TAZHOST_LOG", "debug")
         .stdin(std::process::Stdio::null());
     tokio::process::Command::from(cmd)
         .output()
@@ -109,6 +111,11 @@ fn assert_absent(secret: &str, outputs: &[&Output]) {
     for out in outputs {
         let text = output_text(out);
         assert!(!text.contains(secret), "a secret leaked:\n{text}");
+        // Redacted is not good enough: the key should never have been written at all.
+        assert!(
+            !text.contains("[redacted:tailscale/"),
+            "the key reached a log:\n{text}"
+        );
     }
 }
 
@@ -177,7 +184,10 @@ async fn hetzner_nodes_get_the_minted_key_in_their_config_and_nowhere_else() {
         1,
         "one token for the one key minted (the plan and the idle rerun need none)"
     );
-    assert!(ts.token_requests()[0].requested_scopes.is_some());
+    assert_eq!(
+        ts.token_requests()[0].requested_scopes.as_deref(),
+        Some(&["auth_keys".to_string()][..])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,10 +213,11 @@ async fn one_key_per_node_when_asked_and_an_extension_failure_creates_nothing() 
     refused.write("controlplane.yaml", OPERATOR_CONFIG);
     let out = run(&refused, &["run"]).await;
     assert!(!out.status.success());
+    let text = output_text(&out);
+    assert!(text.contains("plugin `tailscale`"), "{text}");
     assert!(
-        output_text(&out).contains("plugin `tailscale`"),
-        "{}",
-        output_text(&out)
+        text.contains("invalid or not permitted"),
+        "the API's reason: {text}"
     );
     assert!(hz.servers().is_empty(), "no node without its config");
 
@@ -217,11 +228,18 @@ async fn one_key_per_node_when_asked_and_an_extension_failure_creates_nothing() 
     let keys = ts.minted_keys();
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys.iter().all(|k| !k.reusable));
-    for server in hz.servers() {
-        let env = tailscale_environment(server.user_data.as_deref().unwrap());
-        let authkey = env[0].strip_prefix("TS_AUTHKEY=").unwrap();
-        assert!(keys.iter().any(|k| k.key == authkey), "{env:?}");
-    }
+    let mut used: Vec<String> = hz
+        .servers()
+        .iter()
+        .map(|server| {
+            let env = tailscale_environment(server.user_data.as_deref().unwrap());
+            env[0].strip_prefix("TS_AUTHKEY=").unwrap().to_string()
+        })
+        .collect();
+    let mut minted: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
+    used.sort();
+    minted.sort();
+    assert_eq!(used, minted, "each node has its own key");
     for k in &keys {
         assert_absent(&k.key, &[&out]);
     }

@@ -8,10 +8,16 @@ use crate::secrets::SecretValue;
 impl wit::Host for CallState {
     fn keep(&mut self, name: String, value: String) -> Result<(), Error> {
         let value = SecretValue::new(value);
-        if self.caps.secrets.get(&name).is_some() {
-            return Err(Error::Denied(format!(
-                "`{name}` is one of the operator's secrets; keep under another name"
-            )));
+        // A value overlapping an operator secret would let redaction of one cut into the other.
+        let overlaps = self.caps.secrets.names().any(|n| {
+            self.caps.secrets.get(n).is_some_and(|s| {
+                s.expose().contains(value.expose()) || value.expose().contains(s.expose())
+            })
+        });
+        if overlaps {
+            return Err(Error::Denied(
+                "the value overlaps one of the operator's secrets; it cannot be kept".into(),
+            ));
         }
         self.caps
             .kept

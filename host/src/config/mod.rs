@@ -207,6 +207,10 @@ pub struct SecretGrantConfig {
     /// Whether the plugin may read the value itself. Off unless written.
     #[serde(default)]
     pub reveal: bool,
+    /// An OAuth client id or secret, usable only in the host-run client-credentials exchange
+    /// (never attached to a request as is, never revealed). Off unless written.
+    #[serde(default)]
+    pub oauth: bool,
 }
 
 /// `[[pools]]`.
@@ -391,6 +395,12 @@ impl ClusterConfig {
         for (i, ext) in self.extensions.iter().enumerate() {
             let at = format!("extensions[{i}] ({})", ext.name);
             check_name("extension name", &ext.name)?;
+            if self.providers.contains_key(&ext.name) {
+                return Err(format!(
+                    "`{}` names both a provider and an extension; plugins are told apart by name",
+                    ext.name
+                ));
+            }
             if !seen_extensions.insert(&ext.name) {
                 return Err(format!("extension `{}` is listed twice", ext.name));
             }
@@ -408,6 +418,12 @@ impl ClusterConfig {
     /// The grants of one plugin section (`at` names it in messages, e.g. `providers.hetzner`).
     fn check_grants(&self, at: &str, grants: &GrantConfig) -> Result<(), String> {
         for grant in &grants.secrets {
+            if grant.oauth && grant.reveal {
+                return Err(format!(
+                    "{at}.grants: secret `{}` is granted for OAuth, which the host alone uses; it cannot also be revealed",
+                    grant.name
+                ));
+            }
             if !self.secrets.contains_key(&grant.name) {
                 return Err(format!(
                     "{at}.grants names secret `{}`, which is not in [secrets]",

@@ -121,8 +121,16 @@ impl Config {
         {
             return bad("extra_args must be one line of at most 1024 bytes".into());
         }
-        if self.description.len() > 50 || self.description.contains(['\n', '\r']) {
-            return bad("description must be one line of at most 50 characters".into());
+        let description_ok = self.description.len() <= 50
+            && self
+                .description
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+        if !description_ok {
+            return bad(
+                "description is at most 50 letters, digits, spaces, `-` or `_` (as Tailscale accepts)"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -5,10 +5,29 @@ use super::send::{HttpCap, HttpError, OutboundRequest};
 use crate::secrets::SecretValue;
 use std::time::{Duration, Instant};
 
-/// A token is renewed this long before the server says it expires.
+/// A token is renewed this long before the server says it expires (or at half its lifetime,
+/// if that is shorter).
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 /// Lifetime assumed when the token endpoint gives none.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The lifetimes a token endpoint may claim are clamped to this range.
+const LIFETIMES: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(10)..=Duration::from_secs(24 * 3600);
+/// The error codes of RFC 6749 §5.2: the only text of a failed token answer passed on.
+const OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
+/// When a token that lives `lifetime` should be replaced.
+fn renew_at(fetched: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.clamp(*LIFETIMES.start(), *LIFETIMES.end());
+    fetched + lifetime - RENEW_BEFORE.min(lifetime / 2)
+}
 
 /// An access token and when to stop using it.
 #[derive(Clone)]
@@ -84,9 +103,7 @@ impl HttpCap {
             let code = parsed
                 .get("error")
                 .and_then(|e| e.as_str())
-                .filter(|c| {
-                    c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                })
+                .filter(|c| OAUTH_ERRORS.contains(c))
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             let message = format!(
@@ -115,7 +132,7 @@ impl HttpCap {
             .unwrap_or(DEFAULT_LIFETIME);
         Ok(CachedToken {
             token: SecretValue::new(token.to_string()),
-            renew_at: started + lifetime.saturating_sub(RENEW_BEFORE),
+            renew_at: renew_at(started, lifetime),
         })
     }
 }
@@ -123,6 +140,25 @@ impl HttpCap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claimed_lifetimes_are_clamped_and_renewed_early() {
+        let t0 = Instant::now();
+        assert_eq!(
+            renew_at(t0, Duration::from_secs(3600)),
+            t0 + Duration::from_secs(3540)
+        );
+        assert_eq!(
+            renew_at(t0, Duration::from_secs(30)),
+            t0 + Duration::from_secs(15)
+        );
+        assert_eq!(renew_at(t0, Duration::ZERO), t0 + Duration::from_secs(5));
+        assert_eq!(
+            renew_at(t0, Duration::from_secs(u64::MAX)),
+            t0 + Duration::from_secs(24 * 3600 - 60),
+            "a hostile expires_in neither overflows nor lives for ever"
+        );
+    }
 
     #[test]
     fn the_grant_is_a_client_credentials_form() {

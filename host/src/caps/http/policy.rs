@@ -13,6 +13,10 @@ pub struct SecretGrant {
     pub hosts: Allowlist,
     /// Whether the plugin may read the value itself (`secrets.reveal`).
     pub reveal: bool,
+    /// An OAuth client id or secret: usable only in the host-run `oauth-client-credentials`
+    /// exchange, never attached to a request or revealed, so that neither it nor the access
+    /// token it buys can reach the plugin.
+    pub oauth: bool,
 }
 
 /// The network and secret policy of one plugin.
@@ -55,6 +59,12 @@ pub enum PolicyError {
     /// The secret is granted, but not for this origin.
     #[error("secret `{0}` may not be sent to {1}")]
     SecretWrongHost(String, Origin),
+    /// An OAuth secret asked for as a header credential or for `reveal`.
+    #[error("secret `{0}` is an OAuth client credential: the host uses it only to fetch tokens")]
+    OAuthOnly(String),
+    /// A secret used for OAuth without being granted for it.
+    #[error("secret `{0}` is not granted for OAuth (`oauth = true` in its grant)")]
+    NotOAuth(String),
     /// `reveal` was not granted.
     #[error("secret `{0}` may be attached to requests but not revealed to this plugin")]
     RevealNotGranted(String),
@@ -124,9 +134,26 @@ impl HttpPolicy {
             .map(|(_, trust)| trust)
     }
 
-    /// The secret `name` may be attached to a request for `origin`.
+    /// The secret `name` may be attached to a request for `origin` as a header credential.
     pub fn check_attach(&self, name: &str, origin: &Origin) -> Result<(), PolicyError> {
+        if self.secret_grant(name)?.oauth {
+            return Err(PolicyError::OAuthOnly(name.to_string()));
+        }
+        self.check_secret_use(name, origin, false)
+    }
+
+    /// The secret `name` may be used for `origin`; with `oauth`, in the OAuth exchange, which
+    /// needs a secret granted with `oauth = true`.
+    pub fn check_secret_use(
+        &self,
+        name: &str,
+        origin: &Origin,
+        oauth: bool,
+    ) -> Result<(), PolicyError> {
         let grant = self.secret_grant(name)?;
+        if oauth && !grant.oauth {
+            return Err(PolicyError::NotOAuth(name.to_string()));
+        }
         if grant.hosts.allows(origin) {
             Ok(())
         } else {
@@ -139,7 +166,11 @@ impl HttpPolicy {
 
     /// The secret `name` may be revealed to the plugin.
     pub fn check_reveal(&self, name: &str) -> Result<(), PolicyError> {
-        if self.secret_grant(name)?.reveal {
+        let grant = self.secret_grant(name)?;
+        if grant.oauth {
+            return Err(PolicyError::OAuthOnly(name.to_string()));
+        }
+        if grant.reveal {
             Ok(())
         } else {
             Err(PolicyError::RevealNotGranted(name.to_string()))
@@ -206,6 +237,7 @@ mod tests {
             SecretGrant {
                 hosts: Allowlist::parse(&["https://api.hetzner.cloud"]).unwrap(),
                 reveal: false,
+                oauth: false,
             },
         );
         secrets.insert(
@@ -213,6 +245,7 @@ mod tests {
             SecretGrant {
                 hosts: Allowlist::default(),
                 reveal: true,
+                oauth: false,
             },
         );
         HttpPolicy {

@@ -579,8 +579,8 @@ impl HttpCap {
     ) -> Result<Credential, HttpError> {
         let token_origin = self.policy.route(client.token_url)?.logical;
         let value = |name: &str| -> Result<SecretValue, HttpError> {
-            self.policy.check_attach(name, &token_origin)?;
-            self.policy.check_attach(name, origin)?;
+            self.policy.check_secret_use(name, &token_origin, true)?;
+            self.policy.check_secret_use(name, origin, true)?;
             self.secrets.get(name).cloned().ok_or_else(|| {
                 HttpError::Denied(format!("secret `{name}` has no value in this run"))
             })
