@@ -187,10 +187,11 @@ pub fn plugin_text(plugin: &Plugin, size: u64) -> String {
     let _ = writeln!(out, "size:      {size} bytes");
     let _ = writeln!(out, "hosts:     {}", none(&info.hosts));
     let _ = writeln!(out, "secrets:   {}", none(&info.secrets));
-    let _ = writeln!(
-        out,
-        "world:     provider (describe, validate, list, create, delete)"
-    );
+    let exports = match plugin.world() {
+        crate::runtime::World::Provider => "describe, validate, list, create, delete",
+        crate::runtime::World::MachineConfigExtension => "describe, validate, extend",
+    };
+    let _ = writeln!(out, "world:     {} ({exports})", plugin.world());
     let _ = writeln!(out, "imports:");
     for i in plugin.imports() {
         let _ = writeln!(out, "  {i}");

@@ -14,6 +14,7 @@ fn every_command_has_help_that_explains_it() {
         (vec!["plan", "--help"], "Changes nothing"),
         (vec!["destroy", "--help"], "--yes"),
         (vec!["plugin", "inspect", "--help"], "sha256"),
+        (vec!["run", "--help"], "--extension"),
     ] {
         let out = run(&args);
         assert!(out.status.success(), "{args:?}: {}", output_text(&out));
@@ -22,6 +23,25 @@ fn every_command_has_help_that_explains_it() {
             text.contains(needle),
             "{args:?} help lacks {needle:?}:\n{text}"
         );
+    }
+}
+
+#[test]
+fn inspect_names_each_plugins_world() {
+    for (plugin, world) in [
+        (
+            &plugins().hetzner,
+            "world:     provider (describe, validate, list, create, delete)",
+        ),
+        (
+            &plugins().tailscale,
+            "world:     machine-config-extension (describe, validate, extend)",
+        ),
+    ] {
+        let out = run(&["plugin", "inspect", plugin.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", output_text(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(world), "{text}");
     }
 }
 
