@@ -11,6 +11,8 @@ pub mod oci;
 pub mod proxmox;
 pub mod serve;
 pub mod tailscale;
+#[cfg(test)]
+mod test_client;
 
 use anyhow::Context as _;
 

@@ -9,15 +9,8 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "tazhost@pve!standalone=5b0d1c6e-2f4a-4e11-9d0c-7a8b9c0d1e2f";
 
-/// Kills the child by PID when dropped, on failure too.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::Child;
 
 #[tokio::test]
 async fn prints_url_and_fingerprint_writes_the_ca_and_accepts_only_its_token() {

@@ -4,15 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-/// Kills the child by PID when dropped, on failure too.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::Child;
 
 #[tokio::test]
 async fn prints_its_base_url_first_and_accepts_only_its_token() {

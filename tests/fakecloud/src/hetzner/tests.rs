@@ -1,18 +1,17 @@
-//! Handler tests: the router driven in process with `tower::ServiceExt::oneshot`, plus
+//! Handler tests: the router driven in process (`crate::test_client`), plus
 //! one test of `FakeHetzner::start` over real TCP.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::handlers::{MAX_USER_DATA, router};
 use super::state::Shared;
 use super::{FakeHetzner, Options};
+use crate::test_client::Answer;
 
 const TOKEN: &str = "test-token";
 
@@ -38,12 +37,6 @@ fn instant() -> Options {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
 impl Fake {
     async fn send(
         &self,
@@ -52,38 +45,14 @@ impl Fake {
         auth: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Answer {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut headers = Vec::new();
         if let Some(a) = auth {
-            req = req.header("authorization", a);
+            headers.push(("authorization", a.to_string()));
         }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b)),
-            None => req.body(Body::empty()),
+        if body.is_some() {
+            headers.push(("content-type", "application/json".to_string()));
         }
-        .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "answer is not JSON ({e}): {:?}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        crate::test_client::send(&self.app, method, uri, &headers, body.unwrap_or_default()).await
     }
 
     async fn get(&self, uri: &str) -> Answer {

@@ -1,4 +1,4 @@
-//! Handler tests: the router driven in process with `tower::ServiceExt::oneshot` and
+//! Handler tests: the router driven in process (`crate::test_client`) and
 //! requests signed by [`Signer`], the documentation's signing test vectors, and one test
 //! of `FakeOci::start` over real TCP.
 
@@ -6,15 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::handlers::router;
 use super::signature::{AuthError, RequestParts, Signer, Verifier, signing_string};
 use super::state::Shared;
 use super::{FakeOci, Fault, Options};
+use crate::test_client::Answer;
 
 /// The test key pair of OCI's "Request Signatures" page, with the key's real fingerprint.
 const KEY_ID: &str = "ocid1.tenancy.oc1..aaaaaaaaba3pv6wkcr4jqae5f15p2b2m2yt2j6rx32uzr4h25vqstifsfdsq/ocid1.user.oc1..aaaaaaaat5nvwcna5j6aqzjcaty5eqbb6qt2jvpkanghtgdaqedqw3rynjq/73:61:a2:21:67:e0:df:be:7e:4b:93:1e:15:98:a5:b7";
@@ -79,12 +78,6 @@ fn frozen() -> Options {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
 impl Answer {
     fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("<no error code>")
@@ -125,32 +118,7 @@ impl Fake {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Answer {
-        let mut req = Request::builder().method(method).uri(target);
-        for (k, v) in headers {
-            req = req.header(*k, v);
-        }
-        let req = req.body(Body::from(body)).expect("a valid request");
-        let resp = self.app.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("the body is readable");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "answer is not JSON ({e}): {:?}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        crate::test_client::send(&self.app, method, target, headers, body).await
     }
 
     /// Signs with the configured key, as the SDKs do, and sends.
