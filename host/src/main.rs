@@ -420,6 +420,9 @@ struct ClusterArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Where `run` writes each layer's log (redacted), in a subdirectory per run.
+    #[arg(long, default_value = "tazhost-logs", value_name = "DIR")]
+    logs: PathBuf,
     /// For `[archive]` secrets: the archive's passphrase (else $TAZHOST_PASSPHRASE_FILE, else
     /// the terminal). Not read unless a secret comes from the archive.
     #[command(flatten)]
@@ -567,7 +570,7 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
         print!("{}", report::nodes_table(rows));
     }
     if failures.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        run_layers_of(&session, &args).await
     } else {
         for f in &failures {
             eprintln!("error: {f}");
@@ -577,6 +580,44 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             failures.len(),
             outcomes.len()
         );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The `[[layers]]` DAG, once every node exists; a table of what each did.
+async fn run_layers_of(session: &Session, args: &ClusterArgs) -> Result<ExitCode> {
+    let layers = &session.config.layers;
+    if layers.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let dir = args.logs.join(format!("run-{stamp}"));
+    tracing::info!(
+        "running {} layer(s); logs in {}",
+        layers.len(),
+        dir.display()
+    );
+    let redactor = session.secrets.redactor().following(session.kept.clone());
+    let outcomes = tazhost::run::run_layers(layers, &session.secrets, &redactor, &dir)
+        .await
+        .with_context(|| format!("cannot write layer logs in {}", dir.display()))?;
+    if args.json {
+        println!("{}", report::layers_json(&outcomes));
+    } else {
+        eprint!("{}", report::layers_table(&outcomes));
+    }
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for o in &failed {
+            if let Err(why) = &o.result {
+                eprintln!("error: layer {}: {why} (log: {})", o.name, o.log.display());
+            }
+        }
         Ok(ExitCode::FAILURE)
     }
 }

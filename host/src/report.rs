@@ -49,6 +49,40 @@ pub fn nodes_table<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Nod
     )
 }
 
+/// What each layer did, in the order they finished: the timing table.
+pub fn layers_table(outcomes: &[crate::run::LayerOutcome]) -> String {
+    let rows: Vec<[String; 5]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                o.name.clone(),
+                match &o.result {
+                    Ok(()) => "ok".into(),
+                    Err(why) => clean(why),
+                },
+                o.attempts.to_string(),
+                o.started
+                    .map_or_else(|| "-".into(), |s| format!("+{:.1}s", s.as_secs_f64())),
+                format!("{:.1}s", o.duration.as_secs_f64()),
+            ]
+        })
+        .collect();
+    table(&["LAYER", "RESULT", "ATTEMPTS", "STARTED", "TOOK"], &rows)
+}
+
+/// The layers as JSON.
+pub fn layers_json(outcomes: &[crate::run::LayerOutcome]) -> Value {
+    json!({"layers": outcomes.iter().map(|o| json!({
+        "name": o.name,
+        "ok": o.result.is_ok(),
+        "error": o.result.as_ref().err().map(|e| clean(e)),
+        "attempts": o.attempts,
+        "started_s": o.started.map(|s| s.as_secs_f64()),
+        "duration_s": o.duration.as_secs_f64(),
+        "log": o.log.display().to_string(),
+    })).collect::<Vec<_>>()})
+}
+
 /// The plan in words.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();

@@ -12,6 +12,7 @@ mod hcloud_sdk;
 mod hetzner;
 mod hostile;
 mod http_policy;
+mod layers;
 mod leaks;
 mod oauth_http;
 mod oci;

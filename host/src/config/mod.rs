@@ -3,8 +3,10 @@
 //!
 //! Unknown keys are errors everywhere, so a typo never silently disables a setting.
 
+mod layers;
 mod limits;
 
+pub use layers::LayerConfig;
 pub use limits::{Export, Limits};
 
 use crate::secrets::SecretSource;
@@ -35,6 +37,9 @@ pub struct ClusterConfig {
     /// creates it, in this order.
     #[serde(default)]
     pub extensions: Vec<ExtensionConfig>,
+    /// `[[layers]]`: commands run after the platform, as a DAG (independent ones in parallel).
+    #[serde(default)]
+    pub layers: Vec<LayerConfig>,
     /// `[limits]`: sandbox limits for every plugin call.
     #[serde(default)]
     pub limits: Limits,
@@ -322,6 +327,13 @@ impl ClusterConfig {
                 *plugin = base.join(&*plugin);
             }
         }
+        for layer in &mut cfg.layers {
+            layer.dir = Some(match layer.dir.take() {
+                Some(dir) if dir.is_relative() => base.join(dir),
+                Some(dir) => dir,
+                None => base.to_path_buf(),
+            });
+        }
         for ext in &mut cfg.extensions {
             if let Some(plugin) = &mut ext.plugin
                 && plugin.is_relative()
@@ -412,6 +424,11 @@ impl ClusterConfig {
                 }
             }
         }
+        layers::check_layers(
+            &self.layers,
+            &self.secrets.keys().map(String::as_str).collect(),
+            is_valid_name,
+        )?;
         self.limits.check()
     }
 

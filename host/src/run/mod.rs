@@ -3,8 +3,10 @@
 //! apply = `create` for each missing node (concurrently, bounded), destroy = `delete` for each
 //! node that carries this cluster's label.
 
+mod layers;
 mod plan;
 mod session;
 
+pub use layers::{LayerOutcome, run_layers};
 pub use plan::{Plan, PoolPlan, node_name};
 pub use session::{NodeOutcome, ProviderHandle, RunError, Session, resolve_secrets};

@@ -139,6 +139,10 @@ pub struct Session {
     pub providers: BTreeMap<String, ProviderHandle>,
     /// The machine-config extensions, in the order they run.
     pub extensions: Vec<ProviderHandle>,
+    /// The run's secrets (layers get the ones granted to them as environment variables).
+    pub secrets: Arc<SecretSet>,
+    /// What plugins kept during the run (redacted from layer logs too).
+    pub kept: KeptSecrets,
     /// Extensions run one node at a time, even while providers create nodes concurrently: an
     /// extension that mints one key per run must see the key its first call kept.
     extending: tokio::sync::Mutex<()>,
@@ -412,6 +416,8 @@ impl Session {
             config,
             providers,
             extensions,
+            secrets,
+            kept,
             extending: tokio::sync::Mutex::new(()),
         })
     }
