@@ -10,7 +10,7 @@ use tazhost::archive::{Contents, FolderLimits, KdfParams};
 use tazhost::caps::LogSink;
 use tazhost::config::ClusterConfig;
 use tazhost::report;
-use tazhost::run::Session;
+use tazhost::run::{Session, Timeline};
 use tazhost::runtime::{ComponentCache, Runtime};
 use tazhost::secrets::PassphraseSource;
 
@@ -420,6 +420,9 @@ struct ClusterArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// `run` also writes its timing (phases, nodes, layers) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Where `run` writes each layer's log (redacted), in a subdirectory per run.
     #[arg(long, default_value = "tazhost-logs", value_name = "DIR")]
     logs: PathBuf,
@@ -505,13 +508,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 async fn open(runtime: &Runtime, args: &ClusterArgs) -> Result<Session> {
     let config = ClusterConfig::load(&args.config)?;
     let passphrase = args.passphrase.source();
-    let files: Vec<PathBuf> = args
-        .plugins
+    Ok(Session::open(
+        config,
+        runtime,
+        &plugin_files(args),
+        &passphrase,
+        LogSink::Tracing,
+    )
+    .await?)
+}
+
+/// `--plugin` and `--extension` files.
+fn plugin_files(args: &ClusterArgs) -> Vec<PathBuf> {
+    args.plugins
         .iter()
         .chain(&args.extensions)
         .cloned()
-        .collect();
-    Ok(Session::open(config, runtime, &files, &passphrase, LogSink::Tracing).await?)
+        .collect()
 }
 
 async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
@@ -527,7 +540,27 @@ async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
 }
 
 async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
-    let session = open(runtime, &args).await?;
+    let mut timeline = Timeline::new();
+    let config = ClusterConfig::load(&args.config)?;
+    let passphrase = args.passphrase.source();
+    let secrets = timeline
+        .phase(
+            "secrets",
+            tazhost::run::resolve_secrets(&config, &passphrase),
+        )
+        .await?;
+    let session = timeline
+        .phase(
+            "plugins",
+            Session::open_with_secrets(
+                config,
+                runtime,
+                &plugin_files(&args),
+                std::sync::Arc::new(secrets),
+                LogSink::Tracing,
+            ),
+        )
+        .await?;
     if session.extensions.is_empty() {
         tracing::info!("validating {} provider(s)", session.providers.len());
     } else {
@@ -537,13 +570,19 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             session.extensions.len()
         );
     }
-    session.validate().await?;
-    let plan = session.plan().await?;
+    let plan = timeline
+        .phase("plan", async {
+            session.validate().await?;
+            session.plan().await
+        })
+        .await?;
     if !args.json {
         eprint!("{}", report::plan_text(&plan));
     }
+    let platform_start = std::time::Instant::now();
     let outcomes = session.apply(&plan).await?;
     let failures = report::failures(&outcomes);
+    timeline.record("platform", platform_start, failures.is_empty());
     let mut rows: Vec<(&str, &str, &tazhost::runtime::bindings::Node)> = Vec::new();
     for p in &plan.pools {
         rows.extend(
@@ -557,11 +596,11 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             rows.push((o.pool.as_str(), o.provider.as_str(), n));
         }
     }
+    let nodes: Vec<_> = rows
+        .iter()
+        .map(|(pool, provider, n)| report::node_json(pool, provider, n))
+        .collect();
     if args.json {
-        let nodes: Vec<_> = rows
-            .iter()
-            .map(|(pool, provider, n)| report::node_json(pool, provider, n))
-            .collect();
         println!(
             "{}",
             serde_json::json!({"nodes": nodes, "created": outcomes.len() - failures.len(), "failed": failures})
@@ -569,8 +608,14 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
     } else {
         print!("{}", report::nodes_table(rows));
     }
-    if failures.is_empty() {
-        run_layers_of(&session, &args).await
+    let code = if failures.is_empty() {
+        let start = std::time::Instant::now();
+        let (code, layers) = run_layers_of(&session, &args).await?;
+        if !session.config.layers.is_empty() {
+            timeline.record("layers", start, code == ExitCode::SUCCESS);
+        }
+        finish(&args, &timeline, &nodes, layers.as_ref())?;
+        code
     } else {
         for f in &failures {
             eprintln!("error: {f}");
@@ -580,15 +625,42 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             failures.len(),
             outcomes.len()
         );
-        Ok(ExitCode::FAILURE)
+        finish(&args, &timeline, &nodes, None)?;
+        ExitCode::FAILURE
+    };
+    Ok(code)
+}
+
+/// The timing table, and `--report` if asked for.
+fn finish(
+    args: &ClusterArgs,
+    timeline: &Timeline,
+    nodes: &[serde_json::Value],
+    layers: Option<&serde_json::Value>,
+) -> Result<()> {
+    if !args.json {
+        eprint!("{}", report::phases_table(timeline));
     }
+    if let Some(path) = &args.report {
+        let mut doc = report::phases_json(timeline);
+        doc["nodes"] = serde_json::Value::from(nodes.to_vec());
+        doc["layers"] = layers
+            .and_then(|l| l.get("layers").cloned())
+            .unwrap_or_default();
+        std::fs::write(path, serde_json::to_vec_pretty(&doc)?)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The `[[layers]]` DAG, once every node exists; a table of what each did.
-async fn run_layers_of(session: &Session, args: &ClusterArgs) -> Result<ExitCode> {
+async fn run_layers_of(
+    session: &Session,
+    args: &ClusterArgs,
+) -> Result<(ExitCode, Option<serde_json::Value>)> {
     let layers = &session.config.layers;
     if layers.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok((ExitCode::SUCCESS, None));
     }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -604,22 +676,24 @@ async fn run_layers_of(session: &Session, args: &ClusterArgs) -> Result<ExitCode
     let outcomes = tazhost::run::run_layers(layers, &session.secrets, &redactor, &dir)
         .await
         .with_context(|| format!("cannot write layer logs in {}", dir.display()))?;
+    let json = report::layers_json(&outcomes);
     if args.json {
-        println!("{}", report::layers_json(&outcomes));
+        println!("{json}");
     } else {
         eprint!("{}", report::layers_table(&outcomes));
     }
     let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for o in &failed {
-            if let Err(why) = &o.result {
-                eprintln!("error: layer {}: {why} (log: {})", o.name, o.log.display());
-            }
+    for o in &failed {
+        if let Err(why) = &o.result {
+            eprintln!("error: layer {}: {why} (log: {})", o.name, o.log.display());
         }
-        Ok(ExitCode::FAILURE)
     }
+    let code = if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    Ok((code, Some(json)))
 }
 
 async fn destroy(runtime: &Runtime, args: ClusterArgs, yes: bool) -> Result<ExitCode> {

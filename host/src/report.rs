@@ -49,6 +49,42 @@ pub fn nodes_table<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Nod
     )
 }
 
+/// The phases of a run and how long each took.
+pub fn phases_table(timeline: &crate::run::Timeline) -> String {
+    let mut rows: Vec<[String; 4]> = timeline
+        .phases()
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                if p.ok { "ok" } else { "failed" }.into(),
+                format!("+{:.1}s", p.started.as_secs_f64()),
+                format!("{:.1}s", p.took.as_secs_f64()),
+            ]
+        })
+        .collect();
+    rows.push([
+        "total".into(),
+        String::new(),
+        String::new(),
+        format!("{:.1}s", timeline.total().as_secs_f64()),
+    ]);
+    table(&["PHASE", "RESULT", "STARTED", "TOOK"], &rows)
+}
+
+/// The phases as JSON.
+pub fn phases_json(timeline: &crate::run::Timeline) -> Value {
+    json!({
+        "phases": timeline.phases().iter().map(|p| json!({
+            "name": p.name,
+            "ok": p.ok,
+            "started_s": p.started.as_secs_f64(),
+            "duration_s": p.took.as_secs_f64(),
+        })).collect::<Vec<_>>(),
+        "total_s": timeline.total().as_secs_f64(),
+    })
+}
+
 /// What each layer did, in the order they finished: the timing table.
 pub fn layers_table(outcomes: &[crate::run::LayerOutcome]) -> String {
     let rows: Vec<[String; 5]> = outcomes

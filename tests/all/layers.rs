@@ -196,3 +196,45 @@ depends_on = ["a"]
     assert!(text.contains("cycle: a → b → a"), "{text}");
     assert!(!dir.dir.path().join("logs").exists(), "nothing ran");
 }
+
+#[test]
+fn the_run_ends_with_a_timing_table_and_a_json_report() {
+    let dir = cluster(
+        r#"
+[[layers]]
+name = "networking"
+run = ["sh", "-c", "sleep 0.3"]
+"#,
+    );
+    let report = dir.dir.path().join("report.json");
+    let out = tazhost()
+        .args(["run", "--logs"])
+        .arg(dir.dir.path().join("logs"))
+        .arg("--report")
+        .arg(&report)
+        .arg("-c")
+        .arg(dir.path())
+        .env("LAYER_TEST_GITHUB_TOKEN", GITHUB_TOKEN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(text.contains("PHASE"), "{text}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let phases: Vec<&str> = doc["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["secrets", "plugins", "plan", "platform", "layers"]);
+    let layers = doc["phases"][4]["duration_s"].as_f64().unwrap();
+    assert!(
+        layers >= 0.3,
+        "the layers phase includes the layer's 0.3 s: {layers}"
+    );
+    assert_eq!(doc["layers"][0]["name"], "networking");
+    assert_eq!(doc["layers"][0]["ok"], true);
+    assert!(doc["total_s"].as_f64().unwrap() >= layers);
+    assert!(!String::from_utf8_lossy(&std::fs::read(&report).unwrap()).contains(GITHUB_TOKEN));
+}

@@ -6,7 +6,9 @@
 mod layers;
 mod plan;
 mod session;
+mod timeline;
 
 pub use layers::{LayerOutcome, run_layers};
 pub use plan::{Plan, PoolPlan, node_name};
 pub use session::{NodeOutcome, ProviderHandle, RunError, Session, resolve_secrets};
+pub use timeline::{Phase, Timeline};
