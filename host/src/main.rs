@@ -420,6 +420,9 @@ struct ClusterArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Remove the run lock beside an S3 archive before taking it, when a run that held it died.
+    #[arg(long)]
+    break_lock: bool,
     /// `run` also writes its timing (phases, nodes, layers) as JSON to this file.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -540,8 +543,55 @@ async fn plan(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
 }
 
 async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
-    let mut timeline = Timeline::new();
+    let timeline = Timeline::new();
     let config = ClusterConfig::load(&args.config)?;
+    // One run at a time per estate: the lock sits beside an S3 archive.
+    let lock = match config.archive.as_ref().map(|a| {
+        (
+            ArchiveLocation::parse(&a.location),
+            a.endpoint_url.as_deref(),
+        )
+    }) {
+        Some((Ok(ArchiveLocation::S3(archive)), endpoint)) => {
+            let store = tazhost::caps::s3::S3Store::from_env(endpoint).await;
+            Some(
+                tazhost::run::RunLock::acquire(
+                    store,
+                    &archive,
+                    &config.cluster.name,
+                    args.break_lock,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    let result = tokio::select! {
+        result = run_locked(runtime, &args, config, timeline) => result,
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("cannot watch Ctrl-C")?;
+            eprintln!("interrupted: stopping; nodes already created are kept, a rerun creates only what is missing");
+            Ok(ExitCode::from(130))
+        }
+    };
+    if let Some(lock) = lock {
+        let at = lock.location().to_string();
+        if let Err(e) = lock.release().await {
+            eprintln!(
+                "warning: could not release the run lock {at}: {e}; the next run needs --break-lock"
+            );
+        }
+    }
+    result
+}
+
+/// `run` once the lock (if any) is held.
+async fn run_locked(
+    runtime: &Runtime,
+    args: &ClusterArgs,
+    config: ClusterConfig,
+    mut timeline: Timeline,
+) -> Result<ExitCode> {
     let passphrase = args.passphrase.source();
     let secrets = timeline
         .phase(
@@ -555,7 +605,7 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             Session::open_with_secrets(
                 config,
                 runtime,
-                &plugin_files(&args),
+                &plugin_files(args),
                 std::sync::Arc::new(secrets),
                 LogSink::Tracing,
             ),
@@ -610,11 +660,11 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
     }
     let code = if failures.is_empty() {
         let start = std::time::Instant::now();
-        let (code, layers) = run_layers_of(&session, &args).await?;
+        let (code, layers) = run_layers_of(&session, args).await?;
         if !session.config.layers.is_empty() {
             timeline.record("layers", start, code == ExitCode::SUCCESS);
         }
-        finish(&args, &timeline, &nodes, layers.as_ref())?;
+        finish(args, &timeline, &nodes, layers.as_ref())?;
         code
     } else {
         for f in &failures {
@@ -625,7 +675,7 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
             failures.len(),
             outcomes.len()
         );
-        finish(&args, &timeline, &nodes, None)?;
+        finish(args, &timeline, &nodes, None)?;
         ExitCode::FAILURE
     };
     Ok(code)

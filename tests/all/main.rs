@@ -18,6 +18,7 @@ mod oauth_http;
 mod oci;
 mod oci_signing_sdk;
 mod proxmox;
+mod run_lock;
 mod s3;
 mod secrets;
 mod signed_http;
