@@ -568,10 +568,13 @@ async fn run(runtime: &Runtime, args: ClusterArgs) -> Result<ExitCode> {
     };
     let result = tokio::select! {
         result = run_locked(runtime, &args, config, timeline) => result,
-        interrupted = tokio::signal::ctrl_c() => {
-            interrupted.context("cannot watch Ctrl-C")?;
-            eprintln!("interrupted: stopping; nodes already created are kept, a rerun creates only what is missing");
-            Ok(ExitCode::from(130))
+        interrupted = tokio::signal::ctrl_c() => match interrupted {
+            Ok(()) => {
+                eprintln!("interrupted: stopping; nodes already created are kept, a rerun creates only what is missing");
+                Ok(ExitCode::from(130))
+            }
+            // Fall through to releasing the lock either way.
+            Err(e) => Err(anyhow::Error::new(e).context("cannot watch Ctrl-C")),
         }
     };
     if let Some(lock) = lock {

@@ -52,7 +52,6 @@ pub async fn run_layers(
                 if settled.contains_key(name) || started.contains(&name) {
                     continue;
                 }
-                let deps = || layer.depends_on.iter().map(|d| settled.get(d.as_str()));
                 if let Some(dep) = layer
                     .depends_on
                     .iter()
@@ -68,7 +67,11 @@ pub async fn run_layers(
                     });
                     settled.insert(name, false);
                     changed = true;
-                } else if deps().all(|d| d == Some(&true)) {
+                } else if layer
+                    .depends_on
+                    .iter()
+                    .all(|d| settled.get(d.as_str()) == Some(&true))
+                {
                     started.push(name);
                     let log = log_dir.join(format!("{name}.log"));
                     running.push(run_layer(layer, secrets, redactor, log, t0));
