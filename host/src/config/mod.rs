@@ -197,8 +197,20 @@ impl ExtensionConfig {
 
     /// Its config as JSON.
     pub fn config_json(&self) -> String {
-        serde_json::to_string(&self.config).unwrap_or_else(|_| "{}".into())
+        table_json(&self.config)
     }
+}
+
+impl ProviderConfig {
+    /// Its `config` table as the JSON string passed to the plugin.
+    pub fn config_json(&self) -> String {
+        table_json(&self.config)
+    }
+}
+
+/// A plugin section's `config` table as JSON (`{}` if it cannot be written).
+fn table_json(table: &toml::Table) -> String {
+    serde_json::to_string(table).unwrap_or_else(|_| "{}".into())
 }
 
 /// One granted secret.
@@ -509,7 +521,7 @@ impl ClusterConfig {
     pub fn provider_config_json(&self, provider: &str) -> String {
         self.providers
             .get(provider)
-            .map(|p| serde_json::to_string(&p.config).unwrap_or_else(|_| "{}".into()))
+            .map(ProviderConfig::config_json)
             .unwrap_or_else(|| "{}".into())
     }
 }

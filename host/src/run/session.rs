@@ -394,7 +394,7 @@ impl Session {
                 name: key.to_string(),
                 plugin,
                 caps: Arc::new(caps),
-                config_json: serde_json::to_string(&section.config).unwrap_or_else(|_| "{}".into()),
+                config_json: section.config_json(),
             })
         };
         let mut providers = BTreeMap::new();
